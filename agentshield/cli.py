@@ -89,6 +89,34 @@ def list_cmd(
     )
 
 
+PLUGIN_GROUP = "agentshield.cli"
+
+
+def mount_plugins() -> None:
+    """Mount the core's optional command groups and those registered under the
+    ``agentshield.cli`` entry-point group (the trainer's ``train`` and ``adapters``).
+
+    A typer app becomes a command group, a function one command; one that fails to load is
+    reported and skipped, so the core CLI works without the optional packages.
+    """
+    from importlib.metadata import entry_points
+
+    from agentshield.cli_traces import app as traces_app
+
+    app.add_typer(traces_app, name="traces", help="List, show and export recorded runs.")
+    for ep in entry_points(group=PLUGIN_GROUP):
+        try:
+            command = ep.load()
+        except Exception as exc:  # an optional install must never break the core CLI
+            typer.echo(f"agentshield: the {ep.name!r} command is unavailable: {exc}", err=True)
+            continue
+        if isinstance(command, typer.Typer):
+            app.add_typer(command, name=ep.name)
+        else:
+            app.command(ep.name)(command)
+
+
 def main() -> None:
     """Entry point of the ``agentshield`` script."""
+    mount_plugins()
     app()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,11 +97,16 @@ class CallPlan:
         return f"{self.step}:{self.index}"
 
 
+#: Per-run bounds: a long-lived run (one id for a whole service) must not grow without limit.
+MAX_HISTORY = 1024
+MAX_DECISIONS = 4096
+
+
 @dataclass
 class _RunState:
     views: dict[tuple[str, ...], ToolView] = field(default_factory=dict)
-    history: list[HistoryEntry] = field(default_factory=list)
-    decisions: list[Decision] = field(default_factory=list)
+    history: deque[HistoryEntry] = field(default_factory=lambda: deque(maxlen=MAX_HISTORY))
+    decisions: deque[Decision] = field(default_factory=lambda: deque(maxlen=MAX_DECISIONS))
 
 
 class Shield:
@@ -202,7 +207,7 @@ class Shield:
             if not p.when(target):
                 continue
             new = p.rewrite_query(text, target)
-            if new != text:
+            if new != text and not self._logged(run_id, p.name, target.key):
                 self._log(run_id, p, seed, "query", target.key, "rewrite_query", {"index": index})
             text = new
         return text
@@ -249,7 +254,7 @@ class Shield:
         elif shown.responder is not None:
             outcome = shown.responder(call.args)
             failed_by = self._owner(shown) if outcome.is_error else None
-        history = self._history(run_id, before_step=step)
+        history = self._history(run_id, before_step=step, index=index)
         delay = 0.0
         selected: list[tuple[Perturbation, CallContext]] = []
         failed_ctx: CallContext | None = None
@@ -302,7 +307,9 @@ class Shield:
                         plan.run_id, p, ctx.target.seed, "observation", plan.key, "rewrite", {}
                     )
                 result = new
-        result = Result(translate_names(result.content, plan.view.renames()), result.is_error)
+            # Only a real tool's output speaks real names; responses (unknown-tool errors,
+            # fault messages) are already written in the shown names.
+            result = Result(translate_names(result.content, plan.view.renames()), result.is_error)
         self._record(plan, result)
         return result
 
@@ -406,10 +413,17 @@ class Shield:
                 self._runs.move_to_end(run_id)
             return state
 
-    def _history(self, run_id: str, *, before_step: int) -> tuple[HistoryEntry, ...]:
+    def _history(self, run_id: str, *, before_step: int, index: int) -> tuple[HistoryEntry, ...]:
+        """Calls of earlier steps, plus earlier attempts of this very call (a retry inside one
+        step, e.g. by retry middleware); never its siblings, so parallel calls stay
+        independent of thread order."""
         state = self._state(run_id)
         with self._lock:
-            entries = [h for h in state.history if h.step < before_step]
+            entries = [
+                h
+                for h in state.history
+                if h.step < before_step or (h.step == before_step and h.index == index)
+            ]
         return tuple(sorted(entries, key=lambda h: (h.step, h.index)))
 
     def _record(self, plan: CallPlan, result: Result) -> None:
@@ -424,6 +438,11 @@ class Shield:
         state = self._state(plan.run_id)
         with self._lock:
             state.history.append(entry)
+
+    def _logged(self, run_id: str, perturbation: str, key: str) -> bool:
+        state = self._state(run_id)
+        with self._lock:
+            return any(d.perturbation == perturbation and d.key == key for d in state.decisions)
 
     def _log(
         self,

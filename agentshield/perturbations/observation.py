@@ -241,12 +241,15 @@ class ObservationTruncation(Perturbation):
 
     keep: float = field(default=0.6, metadata={"help": "fraction of the text kept"})
     marker: str = field(default="… [truncated]", metadata={"help": "appended where it was cut"})
+    min_chars: int = field(
+        default=40, metadata={"help": "shorter results are left whole (an empty list stays [])"}
+    )
 
     def __post_init__(self) -> None:
         require_rate(self.name, "keep", self.keep)
 
     def after_call(self, ctx: CallContext, result: Result) -> Result:
-        if result.is_error or not result.content:
+        if result.is_error or len(result.content) < self.min_chars:
             return result
         cut = max(1, int(len(result.content) * self.keep))
         if cut >= len(result.content):

@@ -136,7 +136,10 @@ class QueryRedundancy(Perturbation):
 _DETAILS: dict[str, str] = {
     "date": r"\b(?:on\s+)?\d{4}-\d{2}-\d{2}\b",
     "time": r"\b(?:at\s+)?\d{1,2}:\d{2}\b",
-    "number": r"\b(?:for\s+)?\d+(?:\s+(?:people|persons|guests|nights|km|minutes))?\b",
+    "number": (
+        r"\b(?:for\s+)?(?<![-:/\d])\d+(?![-:/]?\d)"
+        r"(?:\s+(?:people|persons|guests|nights|km|minutes))?\b"
+    ),
     "quoted": r"\"[^\"]+\"|'[^']+'",
 }
 
