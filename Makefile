@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # torch is pinned to the release this project is tested with: on a CPU machine pip takes the
 # local CPU wheel, on a GPU machine the normal CUDA build (see constraints.txt).
 PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check -c constraints.txt
-PACKAGES := -e ".[dev]"
+PACKAGES := -e ".[dev]" -e integrations/langchain -e "trainer[test]"
 
 .PHONY: setup install lint typecheck pytest test bench clean
 
@@ -31,10 +31,22 @@ typecheck:
 pytest:
 	$(BIN)/pytest
 
+# The OTLP end-to-end test exports to a real MLflow tracking server, which lives in its own
+# virtual environment (it pins its own dependencies).
+MLFLOW_VENV ?= venv-mlflow
+$(MLFLOW_VENV)/bin/mlflow:
+	python3 -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install --disable-pip-version-check -q mlflow==3.17.2
+
+pytest: export AGENTSHIELD_MLFLOW_PYTHON = $(abspath $(MLFLOW_VENV))/bin/python
+pytest: $(MLFLOW_VENV)/bin/mlflow
+
 test: lint typecheck pytest
 
 bench:
 	$(PY) benchmarks/overhead.py
+	$(PY) benchmarks/tracing.py
+	$(PY) benchmarks/train_throughput.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
