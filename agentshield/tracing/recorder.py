@@ -134,6 +134,7 @@ class Recorder:
         self.policy = ContentPolicy.resolve(capture_content, redactor)
         self.control_flow = control_flow
         self._runs: dict[str, RunHandle] = {}
+        self._open: dict[str, RunHandle] = {}  # runs of start_run, until end_run
         self._lock = threading.Lock()
         self._errors = 0
 
@@ -171,6 +172,67 @@ class Recorder:
         return SpanScope(
             self, f"{sc.OP_INVOKE_AGENT} {agent_name}", SpanKind.INTERNAL, None, attrs, RunHandle
         )
+
+    def start_run(
+        self,
+        run_id: str,
+        *,
+        agent_name: str,
+        task_id: str | None = None,
+        conversation_id: str | None = None,
+    ) -> RunHandle:
+        """Open a run span that a later :meth:`end_run` closes, for frameworks whose start and
+        end of a run are two separate hooks (a context manager cannot span them).
+
+        Unlike :meth:`agent_run` the span is not made the current span (the two hooks may run
+        in different threads or contexts); the run's chat and tool spans still nest under it,
+        found by ``run_id``. A run of the same id still open is ended first, as abandoned (a
+        run that raised never reaches its end hook). Never raises.
+        """
+        self.end_run(run_id, abandoned=True)
+        scope = self.agent_run(
+            run_id, agent_name=agent_name, task_id=task_id, conversation_id=conversation_id
+        )
+        try:
+            span = self._tracer.start_span(scope._name, None, scope._kind, scope._attrs)
+            handle = RunHandle(span, self, scope._attrs)
+            with self._lock:
+                self._open[run_id] = handle
+            return handle
+        except Exception:
+            self._error("could not start run %r", run_id)
+            return RunHandle(INVALID_SPAN, self, scope._attrs)
+
+    def end_run(
+        self,
+        run_id: str,
+        *,
+        outcome: Outcome | None = None,
+        error: BaseException | None = None,
+        abandoned: bool = False,
+    ) -> None:
+        """Close the run span :meth:`start_run` opened (no-op when none is open). ``error``
+        marks it failed (control-flow exceptions excepted); ``abandoned`` marks a run ended
+        without its end hook. Never raises."""
+        with self._lock:
+            handle = self._open.pop(run_id, None)
+        if handle is None:
+            return
+        try:
+            if outcome is not None:
+                handle.set_outcome(outcome)
+            if isinstance(error, Exception) and not isinstance(error, self.control_flow):
+                handle.set_error(error)
+            if abandoned:
+                handle.set_attribute(sc.AS_RUN_ABANDONED, True)
+            handle._close()
+        except Exception:
+            self._error("could not finish run %r", run_id)
+        finally:
+            try:
+                handle.span.end()
+            except Exception:
+                self._error("could not end run %r", run_id)
 
     def _register(self, handle: RunHandle) -> RunHandle | None:
         with self._lock:

@@ -49,6 +49,7 @@ MODEL_CALL_OPERATIONS = frozenset({"chat", "text_completion", "generate_content"
 # --- AgentShield provenance ------------------------------------------------------------------
 
 AS_RUN_ID = "agentshield.run_id"
+AS_RUN_ABANDONED = "agentshield.run.abandoned"  # ended without its end hook (Recorder.start_run)
 AS_TASK_ID = "agentshield.task_id"
 AS_OUTCOME = "agentshield.outcome"
 AS_OUTCOME_ANSWER = "agentshield.outcome.answer"  # content
@@ -137,6 +138,7 @@ __all__ = [
     "AS_PERTURBATION_PARAMS",
     "AS_PERTURBATION_SEED",
     "AS_PERTURBATION_TIER",
+    "AS_RUN_ABANDONED",
     "AS_RUN_ID",
     "AS_TASK_ID",
     "AS_TOOL_IS_ERROR",

@@ -20,6 +20,7 @@ from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command
 
 from agentshield import Result, Shield, ToolCall, ToolSpec
+from agentshield.tracing import Recorder, SpanScope, ToolHandle
 from agentshield_langchain._convert import to_message, to_result, to_spec
 from agentshield_langchain._runs import (
     RunRegistry,
@@ -28,6 +29,7 @@ from agentshield_langchain._runs import (
     resolve_run_id,
     state_messages,
 )
+from agentshield_langchain._tracing import decisions_before, real_name, record_call
 
 ToolOutput = ToolMessage | Command[Any]
 Handler = Callable[[ToolCallRequest], ToolOutput]
@@ -117,6 +119,7 @@ def shield_call(
     run_id: str | None = None,
     specs: Sequence[ToolSpec] | None = None,
     tools: Sequence[BaseTool] = (),
+    recorder: Recorder | None = None,
 ) -> ToolOutput:
     """Run one tool call through ``shield`` (sync); faults it injects are raised.
 
@@ -129,10 +132,38 @@ def shield_call(
         specs: The tool list the model is shown (default: the one the model hook recorded
             for this run, else the tool node's tools).
         tools: Real tools known up front, besides those the tool node reports.
+        recorder: Trace the call as an ``execute_tool`` span (shown and real name, the
+            Shield's decisions, injected outcomes); ``None``: no tracing.
     """
+    if recorder is None:
+        return _shield_call(shield, request, handler, None, registry, run_id, specs, tools)
+    prepared = _prepare(request, registry, run_id, specs, tools)
+    skip = decisions_before(shield, prepared.run_id, _key(prepared))
+    with _tool_scope(recorder, shield, prepared) as span:
+        try:
+            output = _shield_call(
+                shield, request, handler, prepared, registry, run_id, specs, tools
+            )
+        finally:
+            _record(recorder, span, shield, prepared, skip)
+        _set_output(recorder, span, output)
+        return output
+
+
+def _shield_call(
+    shield: Shield,
+    request: ToolCallRequest,
+    handler: Handler,
+    prepared: _Prepared | None,
+    registry: RunRegistry,
+    run_id: str | None,
+    specs: Sequence[ToolSpec] | None,
+    tools: Sequence[BaseTool],
+) -> ToolOutput:
     if not shield.active:
         return handler(request)
-    prepared = _prepare(request, registry, run_id, specs, tools)
+    if prepared is None:
+        prepared = _prepare(request, registry, run_id, specs, tools)
     seen: list[ToolMessage] = []
 
     def execute(name: str, args: Mapping[str, Any]) -> Result:
@@ -161,11 +192,38 @@ async def ashield_call(
     run_id: str | None = None,
     specs: Sequence[ToolSpec] | None = None,
     tools: Sequence[BaseTool] = (),
+    recorder: Recorder | None = None,
 ) -> ToolOutput:
     """Run one tool call through ``shield`` (async twin of :func:`shield_call`)."""
+    if recorder is None:
+        return await _ashield_call(shield, request, handler, None, registry, run_id, specs, tools)
+    prepared = _prepare(request, registry, run_id, specs, tools)
+    skip = decisions_before(shield, prepared.run_id, _key(prepared))
+    with _tool_scope(recorder, shield, prepared) as span:
+        try:
+            output = await _ashield_call(
+                shield, request, handler, prepared, registry, run_id, specs, tools
+            )
+        finally:
+            _record(recorder, span, shield, prepared, skip)
+        _set_output(recorder, span, output)
+        return output
+
+
+async def _ashield_call(
+    shield: Shield,
+    request: ToolCallRequest,
+    handler: AHandler,
+    prepared: _Prepared | None,
+    registry: RunRegistry,
+    run_id: str | None,
+    specs: Sequence[ToolSpec] | None,
+    tools: Sequence[BaseTool],
+) -> ToolOutput:
     if not shield.active:
         return await handler(request)
-    prepared = _prepare(request, registry, run_id, specs, tools)
+    if prepared is None:
+        prepared = _prepare(request, registry, run_id, specs, tools)
     seen: list[ToolMessage] = []
 
     async def execute(name: str, args: Mapping[str, Any]) -> Result:
@@ -183,3 +241,37 @@ async def ashield_call(
     except PassThrough as passed:
         return cast(ToolOutput, passed.output)
     return to_message(result, call=request.tool_call, original=seen[-1] if seen else None)
+
+
+# Tracing --------------------------------------------------------------------------------------
+
+
+def _tool_scope(recorder: Recorder, shield: Shield, prepared: _Prepared) -> SpanScope[ToolHandle]:
+    call = prepared.call
+    return recorder.tool_call(
+        prepared.run_id,
+        call_id=call.id,
+        shown_name=call.name,
+        real_name=real_name(shield, prepared.run_id, call.name, prepared.specs),
+        args=call.args,
+    )
+
+
+def _key(prepared: _Prepared) -> str:
+    return f"{prepared.step}:{prepared.index}"
+
+
+def _record(
+    recorder: Recorder, span: ToolHandle, shield: Shield, prepared: _Prepared, skip: int
+) -> None:
+    if shield.active:
+        record_call(recorder, span, shield, prepared.run_id, _key(prepared), skip)
+
+
+def _set_output(recorder: Recorder, span: ToolHandle, output: ToolOutput) -> None:
+    try:
+        if isinstance(output, ToolMessage):
+            result = to_result(output)
+            span.set_result(result.content, is_error=result.is_error)
+    except Exception:
+        recorder._error("could not record a tool result")

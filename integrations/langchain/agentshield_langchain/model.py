@@ -21,8 +21,10 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
 from agentshield import Shield
+from agentshield.tracing import Recorder
 from agentshield_langchain._convert import rewrite_queries, shown_tools, to_spec
 from agentshield_langchain._runs import current_config, resolve_run_id
+from agentshield_langchain._tracing import model_name, set_reply, to_messages, to_specs
 
 
 class ShieldedChatModel(BaseChatModel):
@@ -42,6 +44,8 @@ class ShieldedChatModel(BaseChatModel):
     """The real tools this model is bound with."""
     bind_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Further ``bind_tools`` arguments (``tool_choice``, ...) for the wrapped model."""
+    recorder: Recorder | None = None
+    """Trace each call as a ``chat`` span (``None``: no tracing)."""
 
     @property
     def _llm_type(self) -> str:
@@ -73,8 +77,20 @@ class ShieldedChatModel(BaseChatModel):
         the agent's tools, and renaming it would only break the output parser."""
         return self.model.with_structured_output(schema, include_raw=include_raw, **kwargs)
 
-    def _target(self, messages: list[BaseMessage]) -> tuple[Runnable[Any, Any], list[BaseMessage]]:
-        """The wrapped model bound as this run should see it, and the messages to send."""
+    def _chat(self, recorder: Recorder, messages: list[BaseMessage], tools: list[Any]) -> Any:
+        """The chat span scope for one call (the messages and tools as the model sees them)."""
+        return recorder.chat(
+            resolve_run_id(self.run_id, current_config(), messages),
+            model=model_name(self.model),
+            messages=to_messages(messages),
+            tools=to_specs(tools),
+        )
+
+    def _target(
+        self, messages: list[BaseMessage]
+    ) -> tuple[Runnable[Any, Any], list[BaseMessage], list[Any]]:
+        """The wrapped model bound as this run should see it, the messages to send and the
+        tools shown."""
         tools = self.bound_tools
         kwargs = self.bind_kwargs
         if self.shield.active:
@@ -91,8 +107,8 @@ class ShieldedChatModel(BaseChatModel):
                         kwargs = {**kwargs, "tool_choice": view.renames()[choice]}
             messages = rewrite_queries(self.shield, run_id, messages) or messages
         if tools:
-            return self.model.bind_tools(tools, **kwargs), messages
-        return self.model, messages
+            return self.model.bind_tools(tools, **kwargs), messages, tools
+        return self.model, messages, tools
 
     def _generate(
         self,
@@ -101,10 +117,15 @@ class ShieldedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        target, messages = self._target(messages)
+        target, messages, tools = self._target(messages)
         # No config: the wrapped model picks up the caller's (the graph node's) callbacks
         # and configurable from the context, as if it had been called directly.
-        message = target.invoke(messages, stop=stop, **kwargs)
+        if self.recorder is None:
+            message = target.invoke(messages, stop=stop, **kwargs)
+        else:
+            with self._chat(self.recorder, messages, tools) as chat:
+                message = target.invoke(messages, stop=stop, **kwargs)
+                set_reply(self.recorder, chat, [message])
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     async def _agenerate(
@@ -114,13 +135,22 @@ class ShieldedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        target, messages = self._target(messages)
-        message = await target.ainvoke(messages, stop=stop, **kwargs)
+        target, messages, tools = self._target(messages)
+        if self.recorder is None:
+            message = await target.ainvoke(messages, stop=stop, **kwargs)
+        else:
+            with self._chat(self.recorder, messages, tools) as chat:
+                message = await target.ainvoke(messages, stop=stop, **kwargs)
+                set_reply(self.recorder, chat, [message])
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
 def shield_model(
-    model: BaseChatModel, shield: Shield, *, run_id: str | None = None
+    model: BaseChatModel,
+    shield: Shield,
+    *,
+    run_id: str | None = None,
+    recorder: Recorder | None = None,
 ) -> ShieldedChatModel:
     """Wrap ``model`` so that it sees the shifted tool schema and user messages.
 
@@ -132,5 +162,7 @@ def shield_model(
         shield: The shield to apply.
         run_id: A fixed run id (default: derived per run, see
             :class:`~agentshield_langchain.ShieldMiddleware`).
+        recorder: Trace each model call as a ``chat`` span (``None``: no tracing); it nests
+            under the run's ``invoke_agent`` span when one is open for the run id.
     """
-    return ShieldedChatModel(model=model, shield=shield, run_id=run_id)
+    return ShieldedChatModel(model=model, shield=shield, run_id=run_id, recorder=recorder)

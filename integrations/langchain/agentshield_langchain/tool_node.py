@@ -21,6 +21,7 @@ from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command
 
 from agentshield import Shield
+from agentshield.tracing import Recorder
 from agentshield_langchain._convert import as_tools, to_spec
 from agentshield_langchain._runs import RunRegistry
 from agentshield_langchain._tool_calls import ashield_call, shield_call
@@ -36,7 +37,11 @@ AsyncToolCallWrapper = Callable[
 
 
 def shield_tool_wrappers(
-    shield: Shield, tools: Sequence[BaseTool | Callable[..., Any]], *, run_id: str | None = None
+    shield: Shield,
+    tools: Sequence[BaseTool | Callable[..., Any]],
+    *,
+    run_id: str | None = None,
+    recorder: Recorder | None = None,
 ) -> tuple[ToolCallWrapper, AsyncToolCallWrapper]:
     """``(wrap_tool_call, awrap_tool_call)`` for ``ToolNode(tools, wrap_tool_call=...,
     awrap_tool_call=...)``.
@@ -46,6 +51,9 @@ def shield_tool_wrappers(
         tools: The graph's real tools, in the order the model is bound with them.
         run_id: A fixed run id (default: from the run's config, see
             :class:`~agentshield_langchain.ShieldMiddleware`).
+        recorder: Trace each call as an ``execute_tool`` span (``None``: no tracing). The
+            spans nest under the run's ``invoke_agent`` span when one is open for the run id
+            (``recorder.agent_run(...)`` around the graph call), else under the current span.
 
     Raises:
         agentshield.ConfigError: A perturbation names a tool that is not in ``tools``.
@@ -59,7 +67,14 @@ def shield_tool_wrappers(
         request: ToolCallRequest, execute: Callable[[ToolCallRequest], ToolMessage | Command[Any]]
     ) -> ToolMessage | Command[Any]:
         return shield_call(
-            shield, request, execute, registry=registry, run_id=run_id, specs=specs, tools=real
+            shield,
+            request,
+            execute,
+            registry=registry,
+            run_id=run_id,
+            specs=specs,
+            tools=real,
+            recorder=recorder,
         )
 
     async def awrap_tool_call(
@@ -67,7 +82,14 @@ def shield_tool_wrappers(
         execute: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
     ) -> ToolMessage | Command[Any]:
         return await ashield_call(
-            shield, request, execute, registry=registry, run_id=run_id, specs=specs, tools=real
+            shield,
+            request,
+            execute,
+            registry=registry,
+            run_id=run_id,
+            specs=specs,
+            tools=real,
+            recorder=recorder,
         )
 
     return wrap_tool_call, awrap_tool_call
@@ -78,12 +100,14 @@ def shielded_tool_node(
     shield: Shield,
     *,
     run_id: str | None = None,
+    recorder: Recorder | None = None,
     **toolnode_kwargs: Any,
 ) -> ToolNode:
     """A ``ToolNode`` over ``tools`` whose calls run through ``shield``.
 
-    ``toolnode_kwargs`` go to ``ToolNode`` (``handle_tool_errors``, ``name``, ...).
+    ``toolnode_kwargs`` go to ``ToolNode`` (``handle_tool_errors``, ``name``, ...);
+    ``recorder`` traces each call (see :func:`shield_tool_wrappers`).
     """
     real = as_tools(tools)
-    wrap, awrap = shield_tool_wrappers(shield, real, run_id=run_id)
+    wrap, awrap = shield_tool_wrappers(shield, real, run_id=run_id, recorder=recorder)
     return ToolNode(real, wrap_tool_call=wrap, awrap_tool_call=awrap, **toolnode_kwargs)
