@@ -46,16 +46,18 @@ def _job(i: int, run_id: str) -> tuple[Any, ToolRuntime]:
     return call, runtime
 
 
-def _active_shield() -> agentshield.Shield:
-    # Several perturbations that all act on every call without failing it.
+def _active_shield(*, inert: bool = False) -> agentshield.Shield:
+    # Several perturbations that all act on every call without failing it; ``inert`` keeps
+    # them configured but never selected (the driver still plans every call).
+    when = {"when": agentshield.never()} if inert else {}
     return agentshield.Shield(
         [
-            agentshield.create("parameter_rename", when=agentshield.never()),
-            agentshield.create("observation_noise"),
-            agentshield.create("observation_format", format="text"),
-            agentshield.create("latency", delay_s=0.0),
-            agentshield.create("instruction_injection"),
-            agentshield.create("tool_error", when=agentshield.with_probability(0.0)),
+            agentshield.create("observation_noise", **when),
+            agentshield.create("observation_format", format="text", **when),
+            agentshield.create("latency", delay_s=0.0, **when),
+            agentshield.create("instruction_injection", **when),
+            agentshield.create("missing_values", rate=0.0, **when),
+            agentshield.create("tool_error", when=agentshield.never()),
         ],
         seed=1,
     )
@@ -82,6 +84,7 @@ def main() -> None:
     variants: dict[str, Callable[[], ToolNode]] = {
         "bare ToolNode": lambda: ToolNode(tools),
         "shielded, pass-through": lambda: shielded_tool_node(tools, agentshield.Shield()),
+        "shielded, 6 inert (never)": lambda: shielded_tool_node(tools, _active_shield(inert=True)),
         "shielded, 6 perturbations": lambda: shielded_tool_node(tools, _active_shield()),
     }
     samples: dict[str, list[float]] = {name: [] for name in variants}
