@@ -196,6 +196,7 @@ class Shield:
             view = p.shape_tools(view, ctx)
             if view != before:
                 self._log(run_id, p, seed, "tools", "*", "shape_tools", _view_diff(before, view))
+        view = _translate_descriptions(view)
         with self._lock:
             state.views.setdefault(cache_key, view)
             return state.views[cache_key]
@@ -460,6 +461,30 @@ class Shield:
         state = self._state(run_id)
         with self._lock:
             state.decisions.append(decision)
+
+
+def _translate_descriptions(view: ToolView) -> ToolView:
+    """Make descriptions speak the shifted names too ("id from search_places" must not leak
+    a real name the model can no longer call)."""
+    renames = view.renames()
+    if not renames:
+        return view
+    tools = []
+    for t in view:
+        params = dict(t.spec.parameters)
+        if t.spec.properties:
+            params["properties"] = {
+                k: (
+                    {**v, "description": translate_names(str(v["description"]), renames)}
+                    if isinstance(v, Mapping) and "description" in v
+                    else v
+                )
+                for k, v in t.spec.properties.items()
+            }
+        tools.append(
+            t.with_spec(description=translate_names(t.spec.description, renames), parameters=params)
+        )
+    return ToolView(tuple(tools))
 
 
 def _view_diff(before: ToolView, after: ToolView) -> dict[str, Any]:

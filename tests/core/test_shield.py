@@ -289,3 +289,12 @@ def test_runs_are_bounded() -> None:
     for i in range(10):
         shield.rewrite_query(f"r{i}", 0, "please find a cafe")
     assert shield.runs() == ["r7", "r8", "r9"]
+
+
+def test_descriptions_speak_the_shifted_names() -> None:
+    shield = Shield([agentshield.create("tool_rename_noise")], seed=3)
+    view = shield.view("r", TOOLS)
+    search = view.names[0]
+    place_id = view.specs[1].properties["place_id"]["description"]
+    assert place_id == f"id from {search}"
+    assert all("search_places" not in str(s.to_dict()) for s in view.specs)
