@@ -8,6 +8,7 @@ offline, with the right recovery behaviour.
 """
 
 from agentshield.augment import augment
+from agentshield.decisions import Decision
 from agentshield.effects import Delay, Raise, Respond, Result, Rewrite
 from agentshield.errors import (
     AgentShieldError,
@@ -30,7 +31,7 @@ from agentshield.selectors import (
     tool_named,
     with_probability,
 )
-from agentshield.shield import CallPlan, Decision, Shield
+from agentshield.shield import CallPlan, Shield
 from agentshield.trajectory import (
     AppliedPerturbation,
     Message,

@@ -25,6 +25,7 @@ def _root() -> None:
 
 
 def _catalogue() -> list[dict[str, Any]]:
+    from agentshield.decisions import jsonable
     from agentshield.perturbations import registered
 
     out = []
@@ -36,18 +37,10 @@ def _catalogue() -> list[dict[str, Any]]:
                 "tier": int(cls.tier),
                 "tier_label": cls.tier.label,
                 "description": cls.description,
-                "params": [{k: _plain(v) for k, v in p.items()} for p in params],
+                "params": [{k: jsonable(v) for k, v in p.items()} for p in params],
             }
         )
     return out
-
-
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return repr(value)
 
 
 @app.command("list")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentshield._rng import derive_seed
+from agentshield.decisions import Decision
 from agentshield.effects import Delay, Raise, Respond, Result, Rewrite
 from agentshield.perturbations.base import CallContext, HistoryEntry, Perturbation, RunContext
 from agentshield.perturbations.registry import from_spec
@@ -39,35 +40,6 @@ UNKNOWN_TOOL_TEMPLATE = (
 
 Execute = Callable[[str, Mapping[str, Any]], Result]
 AExecute = Callable[[str, Mapping[str, Any]], Awaitable[Result]]
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One thing a perturbation did to a run."""
-
-    run_id: str
-    surface: str
-    key: str
-    perturbation: str
-    tier: int
-    params: Mapping[str, Any]
-    seed: int
-    action: str
-    detail: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (parameters rendered with ``repr`` where not JSON types)."""
-        return {
-            "run_id": self.run_id,
-            "surface": self.surface,
-            "key": self.key,
-            "perturbation": self.perturbation,
-            "tier": self.tier,
-            "params": {k: _jsonable(v) for k, v in self.params.items()},
-            "seed": self.seed,
-            "action": self.action,
-            "detail": {k: _jsonable(v) for k, v in self.detail.items()},
-        }
 
 
 @dataclass(frozen=True)
@@ -196,7 +168,7 @@ class Shield:
             view = p.shape_tools(view, ctx)
             if view != before:
                 self._log(run_id, p, seed, "tools", "*", "shape_tools", _view_diff(before, view))
-        view = _translate_descriptions(view)
+        view = view.with_shown_names_in_descriptions()
         with self._lock:
             state.views.setdefault(cache_key, view)
             return state.views[cache_key]
@@ -261,10 +233,13 @@ class Shield:
         failed_ctx: CallContext | None = None
         for p, seed in zip(self._perturbations, self._seeds, strict=True):
             target = Target("call", run_id, key, seed, p.name, tool=real or call.name, step=step)
+            chosen = p.when(target)
+            if not chosen and p is not failed_by:
+                continue
             ctx = CallContext(target, call, real, args, view, history)
             if p is failed_by:
                 failed_ctx = ctx
-            if not p.when(target):
+            if not chosen:
                 continue
             selected.append((p, ctx))
             if outcome is not None:
@@ -463,43 +438,9 @@ class Shield:
             state.decisions.append(decision)
 
 
-def _translate_descriptions(view: ToolView) -> ToolView:
-    """Make descriptions speak the shifted names too ("id from search_places" must not leak
-    a real name the model can no longer call)."""
-    renames = view.renames()
-    if not renames:
-        return view
-    tools = []
-    for t in view:
-        params = dict(t.spec.parameters)
-        if t.spec.properties:
-            params["properties"] = {
-                k: (
-                    {**v, "description": translate_names(str(v["description"]), renames)}
-                    if isinstance(v, Mapping) and "description" in v
-                    else v
-                )
-                for k, v in t.spec.properties.items()
-            }
-        tools.append(
-            t.with_spec(description=translate_names(t.spec.description, renames), parameters=params)
-        )
-    return ToolView(tuple(tools))
-
-
 def _view_diff(before: ToolView, after: ToolView) -> dict[str, Any]:
     return {
         "before": before.names,
         "after": after.names,
         "renamed": after.renames(),
     }
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return repr(value)

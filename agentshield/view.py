@@ -112,6 +112,28 @@ class ToolView:
                 out.setdefault(t.real, t.name)
         return out
 
+    def with_shown_names_in_descriptions(self) -> ToolView:
+        """This view with real names in tool and parameter descriptions replaced by shown ones
+        ("id from search_places" must not leak a name the model can no longer call)."""
+        renames = self.renames()
+        if not renames:
+            return self
+        tools = []
+        for t in self.tools:
+            params = dict(t.spec.parameters)
+            if t.spec.properties:
+                params["properties"] = {
+                    k: (
+                        {**v, "description": translate_names(str(v["description"]), renames)}
+                        if isinstance(v, Mapping) and "description" in v
+                        else v
+                    )
+                    for k, v in t.spec.properties.items()
+                }
+            description = translate_names(t.spec.description, renames)
+            tools.append(t.with_spec(description=description, parameters=params))
+        return ToolView(tuple(tools))
+
     def to_shown_call(self, call: ToolCall) -> ToolCall:
         """Express a real-space call (from a recorded run) in the shown schema.
 
