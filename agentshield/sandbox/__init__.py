@@ -18,7 +18,10 @@ from agentshield.sandbox.base import Booking, Environment, contains_fact
 from agentshield.sandbox.episode import (
     SYSTEM_PROMPT,
     TOOL_ERROR_TEMPLATE,
+    AsyncPolicy,
     Policy,
+    Turn,
+    arun_episode,
     classify_answer,
     expected_status,
     judge,
@@ -39,6 +42,7 @@ from agentshield.sandbox.tasks import (
 from agentshield.sandbox.world import SPLITS, Venue, Vocabulary, World
 
 __all__ = [
+    "AsyncPolicy",
     "Booking",
     "BookingGoal",
     "DOMAINS",
@@ -52,10 +56,12 @@ __all__ = [
     "SYSTEM_PROMPT",
     "TOOL_ERROR_TEMPLATE",
     "Task",
+    "Turn",
     "Venue",
     "Vocabulary",
     "World",
     "all_tasks",
+    "arun_episode",
     "classify_answer",
     "contains_fact",
     "expected_status",

@@ -8,6 +8,7 @@ import sys
 import agentshield.sandbox as sandbox
 
 PUBLIC = [
+    "AsyncPolicy",
     "Booking",
     "BookingGoal",
     "DOMAINS",
@@ -21,10 +22,12 @@ PUBLIC = [
     "SYSTEM_PROMPT",
     "TOOL_ERROR_TEMPLATE",
     "Task",
+    "Turn",
     "Venue",
     "Vocabulary",
     "World",
     "all_tasks",
+    "arun_episode",
     "classify_answer",
     "contains_fact",
     "expected_status",
