@@ -9,6 +9,9 @@
 ``AGENTSHIELD_TRACE_DIR``                   The embedded trace store's folder; default
                                             ``.agentshield/traces`` under the working
                                             directory.
+``AGENTSHIELD_CACHE``                       The user cache (downloaded and converted models);
+                                            default ``$XDG_CACHE_HOME/agentshield``, else
+                                            ``~/.cache/agentshield``.
 ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``      Read only to decide whether a collector is
 ``OTEL_EXPORTER_OTLP_ENDPOINT``             configured (then spans go there instead of the
                                             local store). The OTLP exporter itself reads
@@ -29,6 +32,7 @@ from agentshield.errors import ConfigError
 
 CAPTURE_CONTENT_ENV = "AGENTSHIELD_CAPTURE_CONTENT"
 TRACE_DIR_ENV = "AGENTSHIELD_TRACE_DIR"
+CACHE_DIR_ENV = "AGENTSHIELD_CACHE"
 OTLP_TRACES_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
 OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
@@ -38,11 +42,13 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 
 __all__ = [
+    "CACHE_DIR_ENV",
     "CAPTURE_CONTENT_ENV",
     "DEFAULT_TRACE_DIR",
     "OTLP_ENDPOINT_ENV",
     "OTLP_TRACES_ENDPOINT_ENV",
     "TRACE_DIR_ENV",
+    "cache_dir",
     "capture_content",
     "otlp_traces_endpoint",
     "trace_dir",
@@ -73,6 +79,17 @@ def trace_dir(environ: Mapping[str, str] | None = None) -> Path:
     """The embedded trace store's folder (``AGENTSHIELD_TRACE_DIR`` or the default)."""
     raw = _env(environ).get(TRACE_DIR_ENV, "").strip()
     return Path(raw).expanduser() if raw else DEFAULT_TRACE_DIR
+
+
+def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The user cache folder: ``AGENTSHIELD_CACHE``, else ``$XDG_CACHE_HOME/agentshield``,
+    else ``~/.cache/agentshield``."""
+    env = _env(environ)
+    raw = env.get(CACHE_DIR_ENV, "").strip()
+    if raw:
+        return Path(raw).expanduser()
+    xdg = env.get("XDG_CACHE_HOME", "").strip()
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "agentshield"
 
 
 def otlp_traces_endpoint(environ: Mapping[str, str] | None = None) -> str | None:
