@@ -227,6 +227,13 @@ class Shield:
         elif shown.responder is not None:
             outcome = shown.responder(call.args)
             failed_by = self._owner(shown) if outcome.is_error else None
+        elif stale := shown.stale_args(call.args):
+            params = ", ".join(shown.spec.properties)
+            outcome = Respond(
+                f"Error: {call.name} got unexpected argument(s) {', '.join(stale)}; "
+                f"its parameters are: {params}.",
+                is_error=True,
+            )
         history = self._history(run_id, before_step=step, index=index)
         delay = 0.0
         selected: list[tuple[Perturbation, CallContext]] = []

@@ -48,6 +48,12 @@ class ShownTool:
         """Return a copy whose spec has fields replaced."""
         return replace(self, spec=replace(self.spec, **changes))
 
+    def stale_args(self, args: Mapping[str, Any]) -> list[str]:
+        """Keys of ``args`` that are the old names of renamed parameters (a renamed API
+        rejects them, so the model must use the names it is shown)."""
+        old = set(self.arg_map.values()) - set(self.arg_map)
+        return sorted(k for k in args if k in old)
+
     def to_real_args(self, args: Mapping[str, Any]) -> dict[str, Any]:
         """Map shown argument keys back to the real tool's keys."""
         return {self.arg_map.get(k, k): v for k, v in args.items()}
