@@ -6,6 +6,8 @@ builtin it behaves like, so ``except ValueError`` in user code keeps working::
     AgentShieldError
     ├── ConfigError (ValueError)              bad configuration, raised at construction
     │   └── UnknownPerturbationError (KeyError)
+    ├── EndpointError (RuntimeError)          a model endpoint answered with an error
+    │   └── EndpointUnreachableError (ConnectionError)  no answer: refused, timed out
     └── InjectedFault                         a fault injected on purpose by a perturbation
         ├── InjectedToolError (RuntimeError)  a tool call failed
         ├── InjectedRateLimit (RuntimeError)  HTTP 429 with a retry-after
@@ -33,6 +35,20 @@ class UnknownPerturbationError(ConfigError, KeyError):
     def __str__(self) -> str:
         # KeyError.__str__ quotes its argument; keep the message readable.
         return str(self.args[0]) if self.args else ""
+
+
+class EndpointError(AgentShieldError, RuntimeError):
+    """A model endpoint (an OpenAI-compatible server) failed; the message names its URL and
+    what to check. ``status_code`` is the HTTP status when the server answered."""
+
+    def __init__(self, message: str, *, url: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status_code = status_code
+
+
+class EndpointUnreachableError(EndpointError, ConnectionError):
+    """The endpoint did not answer: connection refused, DNS failure, or a timeout."""
 
 
 class InjectedFault(AgentShieldError):

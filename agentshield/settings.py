@@ -17,6 +17,10 @@
                                             local store). The OTLP exporter itself reads
                                             these and the other standard ``OTEL_EXPORTER_OTLP_*``
                                             variables (headers, timeout, compression, TLS).
+``OPENAI_API_KEY``                          The API key :class:`~agentshield.eval.openai_agent.
+                                            OpenAIPolicy` sends to a model endpoint (another
+                                            variable's name can be given instead). A local
+                                            server needs none.
 ==========================================  ==================================================
 
 Functions take an optional ``environ`` mapping so tests never need to touch ``os.environ``.
@@ -35,6 +39,7 @@ TRACE_DIR_ENV = "AGENTSHIELD_TRACE_DIR"
 CACHE_DIR_ENV = "AGENTSHIELD_CACHE"
 OTLP_TRACES_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
 OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
+OPENAI_API_KEY_ENV = "OPENAI_API_KEY"
 
 DEFAULT_TRACE_DIR = Path(".agentshield") / "traces"
 
@@ -45,10 +50,11 @@ __all__ = [
     "CACHE_DIR_ENV",
     "CAPTURE_CONTENT_ENV",
     "DEFAULT_TRACE_DIR",
+    "OPENAI_API_KEY_ENV",
     "OTLP_ENDPOINT_ENV",
     "OTLP_TRACES_ENDPOINT_ENV",
     "TRACE_DIR_ENV",
-    "cache_dir",
+    "api_key",
     "capture_content",
     "otlp_traces_endpoint",
     "trace_dir",
@@ -100,3 +106,9 @@ def otlp_traces_endpoint(environ: Mapping[str, str] | None = None) -> str | None
         if value:
             return value
     return None
+
+
+def api_key(name: str = OPENAI_API_KEY_ENV, environ: Mapping[str, str] | None = None) -> str | None:
+    """The API key held by the environment variable ``name``, if it is set and not blank."""
+    value = _env(environ).get(name, "").strip()
+    return value or None
