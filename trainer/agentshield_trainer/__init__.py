@@ -11,6 +11,9 @@ The pieces, in the order a run uses them:
   :class:`Manifest` and model card. Settings: :class:`TrainConfig` (TOML or CLI flags).
 * :func:`load_chat_model` — the adapter as a LangChain chat model with real tool calls;
   :func:`merge_adapter` for serving; :func:`hot_load` into a running vLLM server.
+* :func:`embedded_model_path` — the embedded default model (SmolLM2-135M-Instruct from
+  PyPI, converted once); :class:`LocalPolicy` — batched, prefix-cached local inference for
+  concurrent evaluation episodes.
 
 Heavy imports (torch, transformers, LangChain) happen only when a function needs them, so
 ``import agentshield_trainer`` and the CLI's help stay fast.
@@ -30,11 +33,18 @@ from agentshield_trainer.config import (
     TrainingSettings,
 )
 from agentshield_trainer.dataset import Row, TrainingSet, build_dataset, load_dataset, to_row
+from agentshield_trainer.embedded import (
+    EMBEDDED_MODEL_NAME,
+    embedded_model_dir,
+    embedded_model_path,
+    pull_embedded_model,
+)
 from agentshield_trainer.errors import (
     AdapterError,
     AdapterMismatchError,
     CorruptAdapterError,
     DatasetError,
+    EmbeddedModelError,
     HotLoadError,
     NoContentError,
     NoTrajectoriesError,
@@ -58,6 +68,7 @@ from agentshield_trainer.training import TrainResult, train
 
 if TYPE_CHECKING:
     from agentshield_trainer.chat_model import LocalChatModel, load_chat_model
+    from agentshield_trainer.local_policy import LocalPolicy, load_local_policy
     from agentshield_trainer.vllm import HotLoadReport, hot_load
 
 __version__ = "0.1.0"
@@ -66,8 +77,10 @@ __version__ = "0.1.0"
 _LAZY = {
     "HotLoadReport": "agentshield_trainer.vllm",
     "LocalChatModel": "agentshield_trainer.chat_model",
+    "LocalPolicy": "agentshield_trainer.local_policy",
     "hot_load": "agentshield_trainer.vllm",
     "load_chat_model": "agentshield_trainer.chat_model",
+    "load_local_policy": "agentshield_trainer.local_policy",
 }
 
 __all__ = [
@@ -79,11 +92,14 @@ __all__ = [
     "DEFAULT_PAFT_MIX",
     "DataConfig",
     "DatasetError",
+    "EMBEDDED_MODEL_NAME",
+    "EmbeddedModelError",
     "Encoded",
     "HotLoadError",
     "HotLoadReport",
     "LoadedModel",
     "LocalChatModel",
+    "LocalPolicy",
     "LoraSettings",
     "Manifest",
     "NoContentError",
@@ -104,17 +120,21 @@ __all__ = [
     "check_adapter",
     "check_base_model",
     "check_eval_seeds",
+    "embedded_model_dir",
+    "embedded_model_path",
     "encode_rows",
     "hot_load",
     "identify_base_model",
     "is_training_seed",
     "load_chat_model",
     "load_dataset",
+    "load_local_policy",
     "load_model",
     "load_trajectories",
     "merge_adapter",
     "paft_mix",
     "parse_tool_calls",
+    "pull_embedded_model",
     "resolve_chat_template",
     "select",
     "to_row",

