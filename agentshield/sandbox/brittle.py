@@ -31,7 +31,7 @@ def _words(tools: Sequence[ToolSpec]) -> set[str]:
     for t in tools:
         out.update(_WORD.findall(t.name.lower()))
         out.update(_WORD.findall(t.description.lower()))
-        for param in (t.parameters.get("properties") or {}):
+        for param in t.parameters.get("properties") or {}:
             out.update(_WORD.findall(str(param).lower()))
     return out
 
@@ -56,9 +56,7 @@ def _script(domain: str, query: str, max_steps: int) -> tuple[Message, ...]:
             break
         for call in reply.tool_calls:
             result = env.execute(call.name, call.args)
-            messages.append(
-                Message("tool", result.content, tool_call_id=call.id, name=call.name)
-            )
+            messages.append(Message("tool", result.content, tool_call_id=call.id, name=call.name))
     return tuple(script)
 
 

@@ -49,6 +49,8 @@ SYSTEM_PROMPT = (
     "If a detail you need is missing, ask for it. If the request cannot be done with the "
     "tools you have, say so and why; never invent a result."
 )
+#: How the sandbox's tools reject arguments (whatever format an observation shift gives it).
+_INVALID_ARGS = re.compile(r"invalid_argument")
 _REFUSAL = re.compile(
     r"\b(can ?not|can't|can’t|unable|not able|won't|impossible|not possible|no tool|"
     r"couldn't|could not|does not exist|doesn't exist)\b",
@@ -168,18 +170,17 @@ class _Episode:
                 )
 
     def _count(self, call: ToolCall, step: int, index: int, result: Result) -> None:
-        """An error observation is injected (a fault, a redirection, a removed tool answering)
-        or the agent's own invalid call (an unknown name, bad arguments)."""
+        """Sort an error observation: injected (a fault, a redirection, a removed tool
+        answering), the agent's own invalid call (a name it was not shown, a decoy, arguments
+        the tool rejects), or neither (a real answer such as "not found")."""
         if not result.is_error:
             return
         shown = self.view.find(call.name)
         if shown is None or (shown.real is None and shown.responder is None):
-            injected = False  # a name the agent was not shown, or a decoy
-        else:
-            injected = shown.responder is not None or self._logged_failure(f"{step}:{index}")
-        if injected:
+            self.counts.invalid += 1
+        elif shown.responder is not None or self._logged_failure(f"{step}:{index}"):
             self.counts.injected += 1
-        else:
+        elif shown.stale_args(call.args) or _INVALID_ARGS.search(result.content):
             self.counts.invalid += 1
 
     def _logged_failure(self, key: str) -> bool:

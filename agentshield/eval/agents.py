@@ -1,0 +1,127 @@
+"""Which agent ``agentshield eval`` runs: ``--agent`` names one, or ``--base-url`` points at a
+model behind an OpenAI-compatible endpoint.
+
+- ``oracle`` and ``brittle``: the sandbox's scripted reference agents.
+- ``module:attr``: an object with ``arun`` (an :class:`~agentshield.eval.runner.Agent`), a
+  policy (``(messages, tools) -> message``, sync or async), or anything an installed
+  resolver accepts — ``agentshield-langchain`` accepts a LangGraph graph factory taking the
+  tools.
+- Other bare names: resolvers of installed packages (the trainer resolves ``embedded``).
+
+Resolvers register in the entry-point group ``agentshield.agents``: a function
+``resolve(target) -> Agent | None`` given the imported object, or the bare name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any, cast
+
+from agentshield.errors import ConfigError
+from agentshield.eval.runner import Agent, PolicyAgent
+
+__all__ = ["AGENT_ENTRY_POINTS", "import_target", "resolve_agent"]
+
+AGENT_ENTRY_POINTS = "agentshield.agents"
+
+
+def _resolvers() -> list[Callable[[object], Agent | None]]:
+    found = []
+    for ep in entry_points(group=AGENT_ENTRY_POINTS):
+        try:
+            found.append(ep.load())
+        except Exception as exc:
+            raise ConfigError(
+                f"agent resolver {ep.name!r} ({ep.value}) failed to load: {exc}; "
+                "reinstall the package that provides it"
+            ) from exc
+    return found
+
+
+def import_target(spec: str) -> object:
+    """Import ``module:attr`` (``attr`` may be dotted).
+
+    Raises:
+        ConfigError: The module or attribute does not exist.
+    """
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(f"{spec!r} is not of the form module:attr (e.g. my_agent:build)")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(
+            f"cannot import {module_name!r} for --agent {spec}: {exc}; is it on PYTHONPATH "
+            "(run from its folder) or installed?"
+        ) from exc
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ConfigError(f"{module_name!r} has no attribute {attr!r}") from None
+    return cast(object, obj)
+
+
+def _positional(obj: object) -> int | None:
+    try:
+        sig = inspect.signature(obj)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(p.kind in kinds and p.default is p.empty for p in sig.parameters.values())
+
+
+def resolve_agent(
+    agent: str | None = None,
+    *,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key_env: str = "OPENAI_API_KEY",
+    name: str | None = None,
+) -> Agent:
+    """The agent to evaluate (see the module docstring).
+
+    Raises:
+        ConfigError: Nothing or two things chosen, or a target no resolver accepts.
+    """
+    if base_url is not None:
+        if agent not in (None, "openai"):
+            raise ConfigError("give either --agent or --base-url, not both")
+        if not model:
+            raise ConfigError("--base-url needs --model (the model name the server serves)")
+        from agentshield.eval.openai_agent import OpenAIPolicy
+
+        policy = OpenAIPolicy(base_url=base_url, model=model, api_key_env=api_key_env)
+        return PolicyAgent(policy, name=name or model)
+    if agent is None:
+        raise ConfigError("choose an agent: --agent oracle|brittle|module:attr, or --base-url")
+    if agent in ("oracle", "brittle"):
+        from agentshield.sandbox import OracleAgent
+        from agentshield.sandbox.brittle import BrittleAgent
+
+        policy_obj = OracleAgent() if agent == "oracle" else BrittleAgent()
+        return PolicyAgent(policy_obj, name=name or agent)
+    target: object = import_target(agent) if ":" in agent else agent
+    if hasattr(target, "arun") and hasattr(target, "name"):
+        return cast(Agent, target)
+    for resolve in _resolvers():
+        found = resolve(target)
+        if found is not None:
+            if name:
+                found.name = name
+            return found
+    if isinstance(target, str):
+        raise ConfigError(
+            f"unknown agent {agent!r}; use oracle, brittle, module:attr, or --base-url "
+            "(the embedded model needs agentshield-trainer installed)"
+        )
+    if callable(target) and _positional(target) == 2:
+        return PolicyAgent(cast(Any, target), name=name or agent)
+    raise ConfigError(
+        f"{agent} is not an agent: give an object with name and arun(), a policy "
+        "(messages, tools) -> message, or a LangGraph graph factory taking the tools "
+        "(with agentshield-langchain installed)"
+    )
