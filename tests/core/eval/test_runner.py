@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -34,8 +35,9 @@ def test_the_oracle_scores_100_percent_clean_and_under_every_default_shift() -> 
     assert failures == []
     summary = summarize(results)
     assert {g.name for g in summary.perturbations} == {e.label for e in suite}
+    assert summary.clean is not None
     for group in (summary.clean, *summary.tiers, *summary.perturbations):
-        assert group is not None and group.rates["success"].value == 1.0, group.name
+        assert group.rates["success"].value == 1.0, group.name
         assert group.rates["tool_error"].value in (0.0, None), group.name
 
 
@@ -46,9 +48,9 @@ def test_the_brittle_agent_drops_where_a_static_agent_should() -> None:
     by_name = {g.name: g for g in s.perturbations}
     # It calls the original names, ignores errors and never refuses a task it memorised.
     for broken in ("tool_rename_noise", "parameter_rename", "tool_error", "unsolvable_task"):
-        assert by_name[broken].rates["success"].value < 0.8, broken
+        assert (by_name[broken].rates["success"].value or 0.0) < 0.8, broken
     assert by_name["tool_rename_noise"].rates["tool_error"].value == 1.0
-    assert by_name["unsolvable_task"].rates["refusal"].value < 0.5
+    assert (by_name["unsolvable_task"].rates["refusal"].value or 0.0) < 0.5
     # What it never reads cannot hurt it.
     assert by_name["observation_format"].rates["success"].value == 1.0
     for tier in s.tiers[:4]:
@@ -129,7 +131,7 @@ def test_repeats_give_pass_k() -> None:
 
 
 @pytest.mark.parametrize("bad", [{"repeats": 0}, {"concurrency": 0}, {"max_steps": 0}])
-def test_bad_options_fail_before_running(bad: dict[str, int]) -> None:
+def test_bad_options_fail_before_running(bad: dict[str, Any]) -> None:
     from agentshield.errors import ConfigError
 
     with pytest.raises(ConfigError, match="must be at least 1"):
