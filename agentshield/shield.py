@@ -8,6 +8,10 @@ Framework adapters call four entry points, in the order a run happens:
   carrying out the perturbations' effects (the sync and async drivers, side by side below);
 * :meth:`Shield.decisions` — afterwards, what was done to the run, and why.
 
+With ``detectors=`` (a :class:`~agentshield.detect.Monitor`) the Shield also shows the monitor
+every tool set, user message and tool call as the model experiences them, and
+:meth:`Shield.detections` returns what it found; without it nothing changes.
+
 Every decision derives from (seed, run id, key) only — the key of a tool is its name, of a
 user message its index, of a tool call ``"<step>:<index>"`` — so a run replays exactly under
 concurrency and parallel tool calls.
@@ -21,7 +25,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentshield._rng import derive_seed
 from agentshield.decisions import Decision
@@ -31,6 +35,10 @@ from agentshield.perturbations.registry import from_spec
 from agentshield.selectors import Target
 from agentshield.trajectory import ToolCall, ToolSpec
 from agentshield.view import ShownTool, ToolView, translate_names
+
+if TYPE_CHECKING:
+    from agentshield.detect.base import Detection
+    from agentshield.detect.monitor import Monitor
 
 #: LangGraph's wording for a call to a tool that does not exist (the adapters may pass their
 #: framework's own template); a call to a distractor or a removed tool gets exactly this.
@@ -62,6 +70,7 @@ class CallPlan:
     failed_by: Perturbation | None = None
     failed_ctx: CallContext | None = None
     selected: tuple[tuple[Perturbation, CallContext], ...] = ()
+    started_s: float | None = None
 
     @property
     def key(self) -> str:
@@ -94,6 +103,8 @@ class Shield:
         unknown_tool_template: The message for a call to a tool that is not shown
             (``{requested_tool}`` and ``{available_tools}`` are filled in).
         max_runs: How many runs' state and decisions to keep (oldest dropped first).
+        detectors: A :class:`~agentshield.detect.Monitor` to show every run to (shift
+            detection in production; injection may be off). ``None``: no detection.
 
     Raises:
         ConfigError: An unknown perturbation name, an invalid parameter or an unknown tool.
@@ -109,7 +120,9 @@ class Shield:
         asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         unknown_tool_template: str = UNKNOWN_TOOL_TEMPLATE,
         max_runs: int = 1024,
+        detectors: Monitor | None = None,
     ) -> None:
+        self._monitor = detectors
         self._perturbations = tuple(from_spec(p) for p in perturbations)
         self.seed = seed
         self._seeds = tuple(
@@ -135,8 +148,14 @@ class Shield:
 
     @property
     def active(self) -> bool:
-        """Whether any perturbation is configured."""
-        return bool(self._perturbations)
+        """Whether any perturbation or a detection monitor is configured (adapters pass
+        calls straight through when not)."""
+        return bool(self._perturbations) or self._monitor is not None
+
+    @property
+    def monitor(self) -> Monitor | None:
+        """The detection monitor given as ``detectors``, if any."""
+        return self._monitor
 
     def seed_of(self, perturbation: Perturbation) -> int:
         """The effective seed of one perturbation of this Shield."""
@@ -170,8 +189,10 @@ class Shield:
                 self._log(run_id, p, seed, "tools", "*", "shape_tools", _view_diff(before, view))
         view = view.with_shown_names_in_descriptions()
         with self._lock:
-            state.views.setdefault(cache_key, view)
-            return state.views[cache_key]
+            view = state.views.setdefault(cache_key, view)
+        if self._monitor is not None:
+            self._detect("observe_tools", run_id, view.specs)
+        return view
 
     def rewrite_query(self, run_id: str, index: int, text: str) -> str:
         """The ``index``-th user message of the run (from 0) as the model should see it."""
@@ -183,6 +204,8 @@ class Shield:
             if new != text and not self._logged(run_id, p.name, target.key):
                 self._log(run_id, p, seed, "query", target.key, "rewrite_query", {"index": index})
             text = new
+        if self._monitor is not None:
+            self._detect("observe_query", run_id, index, text)
         return text
 
     def reply(self, run_id: str, index: int, original: str) -> str | None:
@@ -278,6 +301,7 @@ class Shield:
             failed_by,
             failed_ctx,
             tuple(selected),
+            self._monitor.clock() if self._monitor is not None and not dry_run else None,
         )
 
     def finish_call(self, plan: CallPlan, result: Result) -> Result:
@@ -294,6 +318,7 @@ class Shield:
             # fault messages) are already written in the shown names.
             result = Result(translate_names(result.content, plan.view.renames()), result.is_error)
         self._record(plan, result)
+        self._observe_call(plan, result)
         return result
 
     # The two drivers ---------------------------------------------------------------------------
@@ -338,7 +363,9 @@ class Shield:
     def _outcome(self, plan: CallPlan) -> Result | None:
         """The non-running outcome of a plan: a response, or the injected fault raised."""
         if isinstance(plan.outcome, Raise):
-            self._record(plan, Result(str(plan.outcome.error), is_error=True))
+            failed = Result(str(plan.outcome.error), is_error=True)
+            self._record(plan, failed)
+            self._observe_call(plan, failed)
             raise plan.outcome.error
         if isinstance(plan.outcome, Respond):
             return Result(plan.outcome.content, plan.outcome.is_error)
@@ -353,6 +380,15 @@ class Shield:
                 state = self._runs.get(run_id)
                 return list(state.decisions) if state else []
             return [d for s in self._runs.values() for d in s.decisions]
+
+    def detections(self, run_id: str | None = None) -> list[Detection]:
+        """The shifts the monitor detected, for one run or for all runs still logged."""
+        return [] if self._monitor is None else self._monitor.detections(run_id)
+
+    def observe_answer(self, run_id: str, text: str) -> None:
+        """Show the monitor a run's final answer (adapters call it; a no-op without one)."""
+        if self._monitor is not None:
+            self._detect("observe_answer", run_id, text)
 
     def runs(self) -> list[str]:
         """The run ids still kept."""
@@ -421,6 +457,30 @@ class Shield:
         state = self._state(plan.run_id)
         with self._lock:
             state.history.append(entry)
+
+    def _observe_call(self, plan: CallPlan, result: Result) -> None:
+        monitor = self._monitor
+        if monitor is None:
+            return
+        latency = None if plan.started_s is None else monitor.clock() - plan.started_s
+        self._detect(
+            "observe_call",
+            plan.run_id,
+            plan.call,
+            result.content,
+            is_error=result.is_error,
+            latency_s=latency,
+            key=plan.key,
+        )
+
+    def _detect(self, method: str, *args: Any, **kwargs: Any) -> None:
+        """Call the monitor; detection never raises into the agent."""
+        monitor = self._monitor
+        assert monitor is not None
+        try:
+            getattr(monitor, method)(*args, **kwargs)
+        except Exception:
+            monitor._failed("shield")
 
     def _logged(self, run_id: str, perturbation: str, key: str) -> bool:
         state = self._state(run_id)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import agentshield
+import agentshield.detect
 import agentshield.perturbations
 
 PUBLIC = [
@@ -53,12 +54,62 @@ PUBLIC = [
 ]
 
 
+DETECT_PUBLIC = [
+    "CallEvent",
+    "DetectContext",
+    "Detection",
+    "DetectionReport",
+    "DetectionSpanProcessor",
+    "Detector",
+    "ENTRY_POINT_GROUP",
+    "ErrorKind",
+    "ErrorRateShift",
+    "Finding",
+    "InjectionContent",
+    "InvalidCall",
+    "LatencyShift",
+    "MissingTool",
+    "Monitor",
+    "ObservationDrift",
+    "OrderViolation",
+    "Profile",
+    "QueryShift",
+    "Redirection",
+    "RunState",
+    "SchemaDrift",
+    "ToolDiff",
+    "ToolProfile",
+    "UngroundedAnswer",
+    "build",
+    "create",
+    "detect_traces",
+    "diff_tools",
+    "get",
+    "observation",
+    "query",
+    "register",
+    "registered",
+    "replay",
+    "schema",
+    "sequence",
+    "stream",
+    "tier_label",
+]
+
+
 def test_all_is_sorted_and_pinned() -> None:
     assert agentshield.__all__ == sorted(agentshield.__all__)
     assert agentshield.__all__ == PUBLIC
     assert agentshield.perturbations.__all__ == sorted(agentshield.perturbations.__all__)
     for name in agentshield.__all__:
         assert hasattr(agentshield, name)
+
+
+def test_detect_all_is_sorted_and_pinned() -> None:
+    assert agentshield.detect.__all__ == sorted(agentshield.detect.__all__)
+    assert agentshield.detect.__all__ == DETECT_PUBLIC
+    for name in agentshield.detect.__all__:
+        assert hasattr(agentshield.detect, name)
 
 
 def test_errors_subclass_the_builtins_they_behave_like() -> None:
@@ -71,7 +122,7 @@ def test_errors_subclass_the_builtins_they_behave_like() -> None:
 
 def test_core_import_pulls_in_no_framework() -> None:
     code = (
-        "import sys, agentshield, agentshield.cli; "
+        "import sys, agentshield, agentshield.cli, agentshield.detect; "
         "bad = [m for m in ('langchain', 'langchain_core', 'langgraph', 'torch', 'transformers') "
         "if m in sys.modules]; print(bad)"
     )

@@ -1,0 +1,180 @@
+"""Tier-2 and security detectors that read observations: format drift, redirection and
+deprecation notices, and instructions planted in tool output."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from agentshield.detect import _features as f
+from agentshield.detect.base import CallEvent, DetectContext, Detector, Finding
+from agentshield.detect.registry import register
+from agentshield.errors import ConfigError
+from agentshield.perturbations.base import Tier
+
+__all__ = ["InjectionContent", "ObservationDrift", "Redirection", "looks_like_redirect"]
+
+_REDIRECT = re.compile(
+    r"\bdeprecated\b|\bno longer (?:served|supported|available|maintained)\b|"
+    r"\b(?:has been|was) (?:moved|replaced|renamed|retired)\b|\buse [\w.-]+ instead\b|"
+    r"\"replacement\"\s*:|\b(?:301|308) moved permanently\b|\b410 gone\b|\bsunset\b",
+    re.IGNORECASE,
+)
+
+_INJECTION = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\b(?:ignore|disregard|forget)\b.{0,20}\b(?:previous|prior|above|earlier|all)\b"
+        r".{0,20}\b(?:instructions?|messages?|rules|prompts?)\b",
+        r"\b(?:system|admin|developer)\s+(?:notice|message|override|prompt)\b",
+        r"\[(?:admin|system|developer)\]",
+        r"\bnote to the (?:ai|assistant|agent|llm|model)\b",
+        r"(?:^|[<\-\s])(?:assistant|ai agent)\s*:\s",
+        r"\bnew (?:policy|instructions?)\s*:",
+        r"\b(?:send|forward|email|upload|exfiltrate)\b.{0,40}\b(?:conversation|history|password|"
+        r"credentials?|api key|secrets?)\b",
+        r"\bpre-?authori[sz]ed\b",
+        r"\balways (?:recommend|reply|answer|say)\b",
+        r"\b(?:do not|don't|never) (?:tell|inform|mention (?:this )?to) the user\b",
+        r"\byou (?:must|should) now\b",
+    )
+)
+
+
+def looks_like_redirect(text: str) -> bool:
+    """Whether an observation announces a deprecation or points to another tool."""
+    return _REDIRECT.search(text) is not None
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class ObservationDrift(Detector):
+    """A tool's result no longer looks like the baseline's: another format (JSON became
+    text, XML, CSV …), fields never seen, fields always present now missing or null, values
+    of a new type, or a size far outside the baseline's. Needs ``min_results`` baseline
+    results of the tool; error results are left to the error detectors."""
+
+    name: ClassVar[str] = "observation_drift"
+    tier: ClassVar[Tier] = Tier.INTERACTION
+    description: ClassVar[str] = "observation format, fields, types or missing values changed"
+
+    min_results: int = 5
+    presence: float = 0.99
+    size_z: float = 6.0
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.presence <= 1:
+            raise ConfigError(f"observation_drift.presence must be in [0.5, 1]: {self.presence}")
+        if self.min_results < 1:
+            raise ConfigError("observation_drift.min_results must be >= 1")
+
+    def on_call(self, ctx: DetectContext, event: CallEvent) -> Sequence[Finding]:
+        tool = ctx.profile.tools.get(event.call.name)
+        if event.is_error or not event.has_content or tool is None:
+            return ()
+        if tool.results < self.min_results:
+            return ()
+        name = event.call.name
+        fmt, value = event.parsed
+        if tool.formats.get(fmt, 0) == 0:
+            known = sorted(tool.formats)
+            return (
+                Finding(
+                    "format_changed", 1.0, {"tool": name, "format": fmt, "was": known}, subject=name
+                ),
+            )
+        out: list[Finding] = []
+        found = dict(f.flatten(value))
+        n = tool.results
+        new = [p for p in found if p not in tool.paths]
+        missing, nulled, retyped = [], [], []
+        for path, (present, nulls, kinds) in tool.paths.items():
+            kind = found.get(path)
+            if kind is None:
+                parent = f.parent_of(path)
+                if present / n >= self.presence and (
+                    not parent or found.get(parent) not in (None, "null")
+                ):
+                    missing.append(path)
+            elif kind == "null":
+                if nulls / max(1, present) <= 1 - self.presence:
+                    nulled.append(path)
+            elif kind not in kinds:
+                retyped.append(path)
+        for verdict, paths in (
+            ("unexpected_fields", new),
+            ("missing_fields", missing),
+            ("null_values", nulled),
+            ("type_changed", retyped),
+        ):
+            if paths:
+                score = min(1.0, len(paths) / max(1, len(tool.paths)) * 4)
+                out.append(
+                    Finding(
+                        verdict, score, {"tool": name, "fields": sorted(paths)[:10]}, subject=name
+                    )
+                )
+        if tool.size.n >= 20:
+            z = (math.log1p(len(event.content)) - tool.size.mean) / max(tool.size.std, 0.25)
+            if abs(z) > self.size_z:
+                out.append(
+                    Finding(
+                        "size_changed",
+                        min(1.0, abs(z) / (2 * self.size_z)),
+                        {"tool": name, "z": round(z, 2)},
+                        subject=name,
+                    )
+                )
+        return out
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Redirection(Detector):
+    """An observation announces that the tool is deprecated, moved or replaced (when the
+    baseline never saw such a notice from that tool)."""
+
+    name: ClassVar[str] = "redirection"
+    tier: ClassVar[Tier] = Tier.INTERACTION
+    description: ClassVar[str] = "deprecation / redirection notices in observations"
+
+    def on_call(self, ctx: DetectContext, event: CallEvent) -> Sequence[Finding]:
+        match = _REDIRECT.search(event.content)
+        if match is None:
+            return ()
+        tool = ctx.profile.tools.get(event.call.name)
+        if tool is not None and tool.redirects:
+            return ()
+        name = event.call.name
+        return (Finding("redirected", 1.0, {"tool": name, "match": match.group(0)}, subject=name),)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class InjectionContent(Detector):
+    """Instructions addressed to the agent inside tool output (AgentDojo-style prompt
+    injection): override phrases, fake system / admin notices, requests to exfiltrate."""
+
+    name: ClassVar[str] = "injection_content"
+    tier: ClassVar[Tier] = Tier.SECURITY
+    description: ClassVar[str] = "instructions planted in an observation"
+
+    min_matches: int = 1
+
+    def on_call(self, ctx: DetectContext, event: CallEvent) -> Sequence[Finding]:
+        text = event.content
+        hits = [p.pattern[:40] for p in _INJECTION if p.search(text)]
+        if len(hits) < self.min_matches:
+            return ()
+        name = event.call.name
+        return (
+            Finding(
+                "instructions_in_observation",
+                min(1.0, len(hits) / 2),
+                {"tool": name, "patterns": len(hits)},
+                subject=name,
+            ),
+        )
