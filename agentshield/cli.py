@@ -94,11 +94,14 @@ def mount_plugins() -> None:
     """
     from importlib.metadata import entry_points
 
+    from agentshield.cli_detect import detect_cmd, profile_cmd
     from agentshield.cli_eval import eval_cmd
     from agentshield.cli_traces import app as traces_app
 
     app.add_typer(traces_app, name="traces", help="List, show and export recorded runs.")
     app.command("eval")(eval_cmd)
+    app.command("profile")(profile_cmd)
+    app.command("detect")(detect_cmd)
     for ep in entry_points(group=PLUGIN_GROUP):
         try:
             command = ep.load()

@@ -29,6 +29,12 @@ START = "^"
 __all__ = ["FORMAT_VERSION", "LATENCY_FLOOR_S", "Profile", "ToolProfile"]
 
 
+def has_content(trajectory: Trajectory) -> bool:
+    """Whether a run's messages and observations were captured (the trace reader marks a
+    run recorded without content with ``metadata["content"] = False``)."""
+    return trajectory.metadata.get("content", True) is not False
+
+
 @dataclass
 class Profile:
     """The baseline: tools, their results, query wording and call order of clean runs.
@@ -51,6 +57,7 @@ class Profile:
     def add(self, trajectory: Trajectory, latencies: Mapping[str, float] | None = None) -> None:
         """Fold one clean run in. ``latencies`` maps tool-call ids to seconds, when known."""
         self.runs += 1
+        content = has_content(trajectory)
         for spec in trajectory.tools:
             if spec.name not in self.tools:
                 self.tools[spec.name] = ToolProfile(
@@ -69,7 +76,7 @@ class Profile:
                     spec, f.structure_fingerprint(spec), f.doc_fingerprint(spec)
                 )
             latency = None if latencies is None else latencies.get(obs.call.id)
-            tool.add_result(obs.content, obs.is_error, latency)
+            tool.add_result(obs.content if content else None, obs.is_error, latency)
             key = f"{previous}>{name}"
             self.transitions[key] = self.transitions.get(key, 0) + 1
             previous = name

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentshield.detect.base import Detection
 from agentshield.detect.monitor import Monitor
+from agentshield.detect.profile import has_content
 from agentshield.perturbations.base import Tier
 from agentshield.trajectory import Trajectory
 
@@ -39,6 +40,7 @@ def replay(
 ) -> list[Detection]:
     """Feed one recorded run to ``monitor``; return the detections it raised."""
     rid = trajectory.run_id
+    content = has_content(trajectory)
     found: list[Detection] = []
     if trajectory.tools:
         found += monitor.observe_tools(rid, trajectory.tools)
@@ -58,7 +60,7 @@ def replay(
                 found += monitor.observe_call(
                     rid,
                     call,
-                    obs.content,
+                    obs.content if content else None,
                     is_error=obs.is_error,
                     latency_s=None if latencies is None else latencies.get(call.id),
                     key=f"{step}:{index}",

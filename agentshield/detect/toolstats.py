@@ -76,13 +76,17 @@ class ToolProfile:
         """Errors per call, smoothed so an unseen error is not impossible: (e + ½)/(n + 1)."""
         return (self.errors + 0.5) / (self.calls + 1)
 
-    def add_result(self, content: str, is_error: bool, latency_s: float | None) -> None:
-        """Fold one observation of this tool into the profile."""
+    def add_result(self, content: str | None, is_error: bool, latency_s: float | None) -> None:
+        """Fold one observation of this tool into the profile (``content`` ``None``: not
+        captured; only the call, its error flag and latency count)."""
         from agentshield.detect.observation import looks_like_redirect
 
         self.calls += 1
         if latency_s is not None:
             self.latency.add(f.log_clamped(latency_s, LATENCY_FLOOR_S))
+        if content is None:
+            self.errors += is_error
+            return
         if looks_like_redirect(content):
             self.redirects += 1
         if is_error:
