@@ -221,7 +221,7 @@ def _crashed(
     exc: Exception,
     duration_s: float,
 ) -> EpisodeResult:
-    from agentshield.sandbox.episode import expected_status
+    from agentshield.sandbox.judging import expected_status
 
     return EpisodeResult(
         run_id=run_id,

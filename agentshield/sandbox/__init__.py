@@ -22,11 +22,9 @@ from agentshield.sandbox.episode import (
     Policy,
     Turn,
     arun_episode,
-    classify_answer,
-    expected_status,
-    judge,
     run_episode,
 )
+from agentshield.sandbox.judging import classify_answer, expected_status, judge
 from agentshield.sandbox.medical import MedicalEnvironment
 from agentshield.sandbox.oracle import OracleAgent
 from agentshield.sandbox.poi import PoiEnvironment

@@ -26,13 +26,13 @@ from agentshield.effects import Result
 from agentshield.errors import InjectedFault
 from agentshield.sandbox._trace import EpisodeTrace
 from agentshield.sandbox.base import Environment
+from agentshield.sandbox.judging import expected_status, judge
 from agentshield.sandbox.tasks import Task
 from agentshield.shield import Shield
 from agentshield.trajectory import (
     AppliedPerturbation,
     Message,
     Outcome,
-    OutcomeStatus,
     ToolCall,
     ToolSpec,
     Trajectory,
@@ -51,11 +51,6 @@ SYSTEM_PROMPT = (
 )
 #: How the sandbox's tools reject arguments (whatever format an observation shift gives it).
 _INVALID_ARGS = re.compile(r"invalid_argument")
-_REFUSAL = re.compile(
-    r"\b(can ?not|can't|can’t|unable|not able|won't|impossible|not possible|no tool|"
-    r"couldn't|could not|does not exist|doesn't exist)\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -310,10 +305,13 @@ async def arun_episode(
     trace = EpisodeTrace(recorder, ep, agent_name)
     detail: str | None = None
     with trace.run():
+        limit = asyncio.timeout(timeout_s)
         try:
-            async with asyncio.timeout(timeout_s):
+            async with limit:
                 await _drive_async(ep, policy, env, trace)
         except TimeoutError:
+            if not limit.expired():
+                raise  # the policy's own, not the episode's limit
             detail = f"episode timed out after {timeout_s:g} s"
         trajectory = ep.finish(detail)
         trace.finish(trajectory)
@@ -344,44 +342,39 @@ async def _drive_async(
         pass
 
 
-def judge(env: Environment, task: Task, answer: str | None) -> Outcome:
-    """The outcome of a final answer: success by the environment's exact check, else
-    asked / refused by :func:`classify_answer`, else failure (also with no answer)."""
-    if answer is None:
-        return Outcome("failure", detail="step limit reached without a final answer")
-    if env.check(task, answer):
-        return Outcome("success", answer=answer)
-    kind = classify_answer(answer)
-    return Outcome(kind or "failure", answer=answer)
+def episode_from_messages(
+    env: Environment,
+    task: Task,
+    shield: Shield | None,
+    run_id: str,
+    messages: Sequence[Message],
+    *,
+    answer: str | None,
+    detail: str | None = None,
+    max_steps: int = 20,
+) -> Trajectory:
+    """The trajectory of an episode another loop ran (a LangGraph agent's): the same judging,
+    expected outcome and counts as :func:`run_episode`, from the messages it ended with.
 
-
-def classify_answer(text: str) -> OutcomeStatus | None:
-    """``"asked"`` for a question back to the user, ``"refused"`` for a refusal, else ``None``."""
-    stripped = text.strip()
-    if stripped.endswith("?"):
-        return "asked"
-    if _REFUSAL.search(stripped):
-        return "refused"
-    return None
-
-
-def expected_status(
-    task: Task, env: Environment, *, shield: Shield | None = None, run_id: str | None = None
-) -> OutcomeStatus:
-    """The right outcome of ``task`` under ``shield``: ``asked`` when a query shift removed a
-    detail (the shift defines a reply), ``refused`` when a shift removed a tool of the task's
-    chain, otherwise the task's own expected outcome."""
-    if shield is None:
-        return task.expected
-    rid = run_id or task.id
-    if shield.reply(rid, 0, task.query) is not None:
-        return "asked"
-    view = shield.view(rid, env.tools)
-    for tool in task.chain:
-        call = view.to_shown_call(ToolCall("", tool, {}))
-        if any(p.refusal(view, call) is not None for p in shield.perturbations):
-            return "refused"
-    return task.expected
+    Tool calls are keyed ``<step>:<index>`` (the assistant message's 1-based ordinal, the
+    call's position in it), as the adapters key them, so injected errors are told apart.
+    """
+    ep = _Episode(env, task, shield, run_id, max_steps, SYSTEM_PROMPT)
+    ep.messages = list(messages)
+    results = {m.tool_call_id: m for m in messages if m.role == "tool"}
+    step = 0
+    for m in messages:
+        if m.role != "assistant":
+            continue
+        step += 1
+        ep.counts.steps += 1
+        for index, call in enumerate(m.tool_calls):
+            ep.counts.calls += 1
+            seen = results.get(call.id)
+            if seen is not None:
+                ep._count(call, step, index, Result(seen.content, seen.is_error))
+    ep.answer = answer
+    return ep.finish(detail)
 
 
 def _call_sync(ep: _Episode, need: _Call, env: Environment) -> Result:
