@@ -122,6 +122,6 @@ def resolve_agent(
         return PolicyAgent(cast(Any, target), name=name or agent)
     raise ConfigError(
         f"{agent} is not an agent: give an object with name and arun(), a policy "
-        "(messages, tools) -> message, or a LangGraph graph factory taking the tools "
+        "(messages, tools) -> message, or a LangGraph graph factory build(tools, middleware=()) "
         "(with agentshield-langchain installed)"
     )

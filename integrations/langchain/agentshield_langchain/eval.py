@@ -1,7 +1,8 @@
 """LangChain / LangGraph agents under ``agentshield eval``.
 
 :class:`GraphAgent` evaluates an agent built by a factory taking the sandbox's tools (as
-LangChain tools): ``factory(tools)`` or ``factory(tools, middleware=[...])``. A factory that
+LangChain tools; its one required parameter is named ``tools``): ``factory(tools)`` or
+``factory(tools, middleware=[...])``. A factory that
 takes ``middleware`` (as ``langchain.agents.create_agent`` does) gets a
 :class:`~agentshield_langchain.ShieldMiddleware`, so every shift applies — the model sees the
 shifted tools and query. One that does not gets its tools through
@@ -179,8 +180,9 @@ class GraphAgent:
 
 
 def resolve_agent(target: object) -> GraphAgent | None:
-    """The ``agentshield.agents`` resolver: a callable taking the tools becomes a
-    :class:`GraphAgent`; anything else is left to other resolvers."""
+    """The ``agentshield.agents`` resolver: a factory whose one required parameter is named
+    ``tools`` (optionally also taking ``middleware``) becomes a :class:`GraphAgent`; anything
+    else is left to other resolvers."""
     if isinstance(target, str) or not callable(target) or hasattr(target, "arun"):
         return None
     try:
@@ -191,6 +193,6 @@ def resolve_agent(target: object) -> GraphAgent | None:
         ]
     except (TypeError, ValueError):
         return None
-    if len(params) != 1:
+    if [p.name for p in params] != ["tools"]:
         return None
     return GraphAgent(target, name=getattr(target, "__name__", "langgraph"))
