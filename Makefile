@@ -9,10 +9,20 @@ BIN := $(VENV)/bin
 PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check -c constraints.txt
 PACKAGES := -e ".[dev]" -e integrations/langchain -e "trainer[test]"
 
-.PHONY: setup install lint typecheck pytest test bench clean
+.PHONY: setup install browser lint typecheck pytest test bench clean
 
-setup: install
+setup: install browser
 	$(BIN)/agentshield list
+
+# Debian's Chromium renders report.html in tests/e2e/test_report_browser.py. Without root (or
+# apt) this only warns; the test then says how to install it or how to deselect it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 \
+	  || { $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q chromium >/dev/null 2>&1; } \
+	  || echo "warning: could not install Debian's chromium (apt-get install chromium); the browser test needs it"; }
+	@command -v chromium >/dev/null 2>&1 && echo "chromium: $$(command -v chromium)" || true
 
 install: $(PY)
 	$(PIP_INSTALL) $(PACKAGES)
