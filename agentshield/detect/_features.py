@@ -170,7 +170,8 @@ def identifiers(text: str) -> set[str]:
     """Codes (``VC-UJR4HV``, ``H-4CC8C7``, ``AB12345``) and numbers with three or more digits
     or a decimal part, as they appear in ``text``."""
     found = set(_CODE.findall(text)) | set(_ALNUM.findall(text)) | set(_NUMBER.findall(text))
-    return {f for f in found if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", f)}
+    found = {f for f in found if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", f)}
+    return {f for f in found if not any(f != g and f in g for g in found)}
 
 
 REFUSAL = re.compile(

@@ -24,29 +24,61 @@ _REDIRECT = re.compile(
     re.IGNORECASE,
 )
 
-_INJECTION = tuple(
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"\b(?:ignore|disregard|forget)\b.{0,20}\b(?:previous|prior|above|earlier|all)\b"
-        r".{0,20}\b(?:instructions?|messages?|rules|prompts?)\b",
-        r"\b(?:system|admin|developer)\s+(?:notice|message|override|prompt)\b",
-        r"\[(?:admin|system|developer)\]",
-        r"\bnote to the (?:ai|assistant|agent|llm|model)\b",
-        r"(?:^|[<\-\s])(?:assistant|ai agent)\s*:\s",
-        r"\bnew (?:policy|instructions?)\s*:",
-        r"\b(?:send|forward|email|upload|exfiltrate)\b.{0,40}\b(?:conversation|history|password|"
-        r"credentials?|api key|secrets?)\b",
-        r"\bpre-?authori[sz]ed\b",
-        r"\balways (?:recommend|reply|answer|say)\b",
-        r"\b(?:do not|don't|never) (?:tell|inform|mention (?:this )?to) the user\b",
-        r"\byou (?:must|should) now\b",
+#: (cheap lower-case keywords, pattern): a pattern is only tried when one of its keywords
+#: occurs, so clean observations cost a few substring scans, not a dozen regex searches.
+_INJECTION: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
+    (keys, re.compile(p, re.IGNORECASE))
+    for keys, p in (
+        (
+            ("ignore", "disregard", "forget"),
+            r"\b(?:ignore|disregard|forget)\b.{0,20}\b(?:previous|prior|above|earlier|all)\b"
+            r".{0,20}\b(?:instructions?|messages?|rules|prompts?)\b",
+        ),
+        (
+            ("notice", "message", "override", "prompt"),
+            r"\b(?:system|admin|developer)\s+(?:notice|message|override|prompt)\b",
+        ),
+        (("[admin]", "[system]", "[developer]"), r"\[(?:admin|system|developer)\]"),
+        (("note to the",), r"\bnote to the (?:ai|assistant|agent|llm|model)\b"),
+        (("assistant:", "assistant :", "agent:"), r"(?:^|[<\-\s])(?:assistant|ai agent)\s*:\s"),
+        (("new policy", "new instruction"), r"\bnew (?:policy|instructions?)\s*:"),
+        (
+            ("send", "forward", "email", "upload", "exfiltrate"),
+            r"\b(?:send|forward|email|upload|exfiltrate)\b.{0,40}\b(?:conversation|history|"
+            r"password|credentials?|api key|secrets?)\b",
+        ),
+        (("authori",), r"\bpre-?authori[sz]ed\b"),
+        (("always",), r"\balways (?:recommend|reply|answer|say)\b"),
+        (
+            ("the user",),
+            r"\b(?:do not|don't|never) (?:tell|inform|mention (?:this )?to) the user\b",
+        ),
+        (("you must now", "you should now"), r"\byou (?:must|should) now\b"),
     )
 )
+_REDIRECT_KEYS = (
+    "deprecat",
+    "no longer",
+    "has been",
+    "was ",
+    "instead",
+    "replacement",
+    "moved",
+    "410",
+    "sunset",
+)
+
+
+def _redirect(text: str) -> re.Match[str] | None:
+    low = text.lower()
+    if not any(k in low for k in _REDIRECT_KEYS):
+        return None
+    return _REDIRECT.search(text)
 
 
 def looks_like_redirect(text: str) -> bool:
     """Whether an observation announces a deprecation or points to another tool."""
-    return _REDIRECT.search(text) is not None
+    return _redirect(text) is not None
 
 
 @register
@@ -142,7 +174,7 @@ class Redirection(Detector):
     description: ClassVar[str] = "deprecation / redirection notices in observations"
 
     def on_call(self, ctx: DetectContext, event: CallEvent) -> Sequence[Finding]:
-        match = _REDIRECT.search(event.content)
+        match = _redirect(event.content)
         if match is None:
             return ()
         tool = ctx.profile.tools.get(event.call.name)
@@ -166,7 +198,12 @@ class InjectionContent(Detector):
 
     def on_call(self, ctx: DetectContext, event: CallEvent) -> Sequence[Finding]:
         text = event.content
-        hits = [p.pattern[:40] for p in _INJECTION if p.search(text)]
+        low = text.lower()
+        hits = [
+            p.pattern[:40]
+            for keys, p in _INJECTION
+            if any(k in low for k in keys) and p.search(text)
+        ]
         if len(hits) < self.min_matches:
             return ()
         name = event.call.name
