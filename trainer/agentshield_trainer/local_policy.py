@@ -1,0 +1,386 @@
+"""Fast local inference for evaluation: a batched, prefix-cached policy over a local model.
+
+:class:`LocalPolicy` is an :class:`~agentshield.sandbox.episode.AsyncPolicy`: awaited by many
+concurrent episodes (``asyncio.gather`` over ``arun_episode``), it collects the requests
+that arrive within ``batch_window_s`` (up to ``max_batch``) and generates them together in one
+``generate`` call, in a worker thread so the event loop keeps running tool calls meanwhile.
+
+* **Greedy decoding with stop strings.** Generation ends at the end-of-turn token (and the
+  other ChatML markers) or at a stop string; the default stop string ``<tool_response>``
+  ends an answer where the model starts inventing an observation itself.
+* **Tools-prompt cache.** The system turn with the tool signatures is the same for every
+  step of every episode shown the same tools. Its key/value tensors are computed once and
+  kept (an LRU of ``prefix_cache_size`` entries); each batch starts from them, so only the
+  conversation after that prefix is prefilled. Rows with different prefixes (episodes under
+  different tool views) share one batch: each row's prefix sits right-aligned in the cache,
+  padding before it and between prefix and conversation is masked, and positions follow
+  the attention mask, so every row computes what it would alone.
+* **Tool calls** are parsed with :func:`~agentshield_trainer.template.parse_tool_calls` into
+  :class:`~agentshield.trajectory.Message` / :class:`~agentshield.trajectory.ToolCall`;
+  malformed blocks stay in the text, so the episode sees the model's real answer. Each reply
+  is a :class:`~agentshield.sandbox.episode.Turn` with token counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentshield.sandbox.episode import Turn
+from agentshield.trajectory import Message, ToolCall, ToolSpec
+from agentshield_trainer.render import resolve_chat_template
+from agentshield_trainer.template import END_OF_TURN, parse_tool_calls
+
+__all__ = ["Completion", "LocalPolicy", "PolicyStats", "load_local_policy"]
+
+#: Stop strings used when none are given: the model writing an observation itself.
+DEFAULT_STOP = ("<tool_response>",)
+_END_TOKENS = (END_OF_TURN, "<|im_start|>", "<|endoftext|>")
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One generated answer and what it cost.
+
+    Attributes:
+        text: The answer, special tokens removed, cut before any stop string.
+        input_tokens: The prompt's length in tokens (cached prefix included).
+        output_tokens: Tokens generated, the final end-of-turn token included.
+        cached_tokens: Prompt tokens whose keys/values came from the prefix cache.
+        finish_reason: ``stop`` (end of turn or a stop string) or ``length``.
+    """
+
+    text: str
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    finish_reason: str
+
+
+@dataclass
+class PolicyStats:
+    """Counters since the policy was made (updated under the generation lock)."""
+
+    batches: int = 0
+    requests: int = 0
+    input_tokens: int = 0
+    cached_tokens: int = 0
+    output_tokens: int = 0
+    batch_sizes: list[int] = field(default_factory=list)
+
+
+class _Batcher:
+    """The request queue of one event loop and the task that drains it."""
+
+    def __init__(self) -> None:
+        self.queue: list[tuple[str, asyncio.Future[Completion]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+
+class LocalPolicy:
+    """An async policy that batches concurrent episodes' model calls on a local model.
+
+    Args:
+        model: A causal LM (``PeftModel`` with an adapter applied is fine), in eval mode.
+        tokenizer: Its tokenizer; the chat template must render ``tools`` (the tool-aware
+            template is set when the model's own ignores tools).
+        name: The model name reported in each :class:`Turn`.
+        max_new_tokens: The most tokens one answer may have.
+        max_batch: The most requests generated together.
+        batch_window_s: How long the first request of a batch waits for others.
+        stop: Stop strings (the default: :data:`DEFAULT_STOP`).
+        prefix_cache_size: Tools prompts whose keys/values are kept (0 turns caching off).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        name: str = "local",
+        max_new_tokens: int = 256,
+        max_batch: int = 8,
+        batch_window_s: float = 0.01,
+        stop: Sequence[str] = DEFAULT_STOP,
+        prefix_cache_size: int = 8,
+    ) -> None:
+        if max_batch < 1 or max_new_tokens < 1 or batch_window_s < 0 or prefix_cache_size < 0:
+            raise ValueError(
+                "max_batch and max_new_tokens must be >= 1, batch_window_s and "
+                "prefix_cache_size >= 0"
+            )
+        self.model, self.tokenizer, self.name = model, tokenizer, name
+        self.max_new_tokens, self.max_batch = max_new_tokens, max_batch
+        self.batch_window_s, self.stop = batch_window_s, tuple(stop)
+        self.prefix_cache_size = prefix_cache_size
+        self.stats = PolicyStats()
+        resolve_chat_template(tokenizer)
+        vocab = tokenizer.get_vocab()
+        self._end_ids = sorted({int(vocab[t]) for t in _END_TOKENS if t in vocab})
+        if tokenizer.eos_token_id is not None:
+            self._end_ids = sorted({*self._end_ids, int(tokenizer.eos_token_id)})
+        pad = tokenizer.pad_token_id
+        self._pad_id = int(pad if pad is not None else self._end_ids[0])
+        self._lock = threading.Lock()  # one generation at a time on this model
+        self._prefixes: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        self._prefix_ids: OrderedDict[str, tuple[int, ...]] = OrderedDict()
+        self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batcher] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    # -- the AsyncPolicy protocol ---------------------------------------------------------
+
+    async def __call__(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> Turn:
+        """The next assistant message for this conversation, generated in a shared batch."""
+        completion = await self.acomplete(self.render(messages, tools))
+        return self.to_turn(completion, step=len(messages))
+
+    async def acomplete(self, prompt: str) -> Completion:
+        """Generate for one rendered prompt, batched with concurrent requests."""
+        loop = asyncio.get_running_loop()
+        batcher = self._batchers.setdefault(loop, _Batcher())
+        future: asyncio.Future[Completion] = loop.create_future()
+        batcher.queue.append((prompt, future))
+        if batcher.task is None or batcher.task.done():
+            batcher.task = loop.create_task(self._drain(batcher))
+        return await future
+
+    async def _drain(self, batcher: _Batcher) -> None:
+        while batcher.queue:
+            if len(batcher.queue) < self.max_batch and self.batch_window_s:
+                await asyncio.sleep(self.batch_window_s)  # let concurrent episodes join
+            batch = [r for r in batcher.queue[: self.max_batch] if not r[1].done()]
+            del batcher.queue[: self.max_batch]
+            if not batch:
+                continue
+            try:
+                results = await asyncio.to_thread(self.generate, [p for p, _ in batch])
+            except asyncio.CancelledError:  # the loop is shutting down: nobody will answer
+                for _, future in batch:
+                    future.cancel()
+                raise
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    # -- rendering and parsing ------------------------------------------------------------
+
+    def render(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> str:
+        """The prompt for the next assistant turn, in the tokenizer's chat template."""
+        return str(
+            self.tokenizer.apply_chat_template(
+                [m.to_dict() for m in messages],
+                tools=[t.to_dict() for t in tools] or None,
+                tokenize=False,
+                add_generation_prompt=True,
+            )
+        )
+
+    def to_turn(self, completion: Completion, *, step: int) -> Turn:
+        """Parse a completion into an assistant :class:`Turn`; call ids are ``call_<step>_<i>``."""
+        parsed = parse_tool_calls(completion.text)
+        calls = tuple(
+            ToolCall(f"call_{step}_{i}", name, args) for i, (name, args) in enumerate(parsed.calls)
+        )
+        # A malformed call block stays visible: the episode judges the model's real answer.
+        bad = "".join(f"<tool_call>{raw}</tool_call>" for raw, _ in parsed.invalid)
+        content = f"{parsed.content}\n{bad}".strip() if bad else parsed.content
+        return Turn(
+            Message("assistant", content, tool_calls=calls),
+            input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+            model=self.name,
+        )
+
+    # -- generation -----------------------------------------------------------------------
+
+    def generate(self, prompts: Sequence[str]) -> list[Completion]:
+        """Generate greedily for ``prompts`` in one batch (blocking; thread-safe)."""
+        with self._lock:
+            return self._generate(list(prompts))
+
+    def _generate(self, prompts: list[str]) -> list[Completion]:
+        import torch
+
+        device = next(self.model.parameters()).device
+        rows = [self._split(p) for p in prompts]  # (cached prefix ids, kv or None, rest ids)
+        width_c = max(len(pre) for pre, _, _ in rows)
+        width_r = max(len(rest) for _, _, rest in rows)
+        ids, mask = [], []
+        for pre, _, rest in rows:
+            gap_c, gap_r = width_c - len(pre), width_r - len(rest)
+            ids.append([self._pad_id] * gap_c + list(pre) + [self._pad_id] * gap_r + rest)
+            mask.append([0] * gap_c + [1] * len(pre) + [0] * gap_r + [1] * len(rest))
+        input_ids = torch.tensor(ids, device=device)
+        attention_mask = torch.tensor(mask, device=device)
+        extra: dict[str, Any] = {}
+        if width_c:
+            extra[_cache_arg()] = self._batch_cache(rows, width_c)
+        if self.stop:
+            extra.update(stop_strings=list(self.stop), tokenizer=self.tokenizer)
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                max_new_tokens=self.max_new_tokens,
+                do_sample=False,
+                temperature=None,
+                top_p=None,
+                top_k=None,
+                eos_token_id=self._end_ids,
+                pad_token_id=self._pad_id,
+                **extra,
+            )
+        new = out[:, width_c + width_r :].tolist()
+        results = [
+            self._finish(tokens, len(pre) + len(rest), len(pre))
+            for tokens, (pre, _, rest) in zip(new, rows, strict=True)
+        ]
+        stats = self.stats  # updated under the generation lock
+        stats.batches += 1
+        stats.requests += len(results)
+        stats.batch_sizes.append(len(results))
+        for r in results:
+            stats.input_tokens += r.input_tokens
+            stats.cached_tokens += r.cached_tokens
+            stats.output_tokens += r.output_tokens
+        return results
+
+    def _finish(self, tokens: list[int], n_input: int, n_cached: int) -> Completion:
+        end = set(self._end_ids)
+        n = len(tokens)
+        for i, token in enumerate(tokens):
+            if token in end:
+                n = i + 1
+                break
+        else:  # stopped by a stop string (then padded) or by the length limit
+            while n and tokens[n - 1] == self._pad_id:
+                n -= 1
+        text = self.tokenizer.decode(tokens[:n], skip_special_tokens=True)
+        finish = "stop" if n < len(tokens) or (n and tokens[n - 1] in end) else "length"
+        for stop in self.stop:
+            cut = text.find(stop)
+            if cut >= 0:
+                text, finish = text[:cut], "stop"
+        return Completion(text, n_input, n, n_cached, finish)
+
+    # -- the tools-prompt cache -----------------------------------------------------------
+
+    def _split(self, prompt: str) -> tuple[tuple[int, ...], Any, list[int]]:
+        """Tokenize ``prompt``; return its cached prefix, the prefix's keys/values, the rest."""
+        ids: list[int] = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        if not self.prefix_cache_size:
+            return (), None, ids
+        prefix = self._prefix_of(prompt)
+        if not prefix or len(prefix) >= len(ids) or tuple(ids[: len(prefix)]) != prefix:
+            return (), None, ids  # no tools prompt, or it tokenizes differently in context
+        kv = self._prefixes.get(prefix)
+        if kv is None:
+            kv = self._prefill(prefix)
+            self._prefixes[prefix] = kv
+            while len(self._prefixes) > self.prefix_cache_size:
+                self._prefixes.popitem(last=False)
+        self._prefixes.move_to_end(prefix)
+        return prefix, kv, ids[len(prefix) :]
+
+    def _prefix_of(self, prompt: str) -> tuple[int, ...]:
+        """The token ids of the prompt's system turn (with the tools), if it has one."""
+        head = "<|im_start|>system\n"
+        end = prompt.find(END_OF_TURN + "\n")
+        if not prompt.startswith(head) or end < 0:
+            return ()
+        text = prompt[: end + len(END_OF_TURN) + 1]
+        ids = self._prefix_ids.get(text)
+        if ids is None:
+            ids = tuple(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+            self._prefix_ids[text] = ids
+            while len(self._prefix_ids) > 4 * max(self.prefix_cache_size, 1):
+                self._prefix_ids.popitem(last=False)
+        return ids
+
+    def _prefill(self, prefix: tuple[int, ...]) -> list[tuple[Any, Any]]:
+        import torch
+
+        device = next(self.model.parameters()).device
+        with torch.inference_mode():
+            out = self.model(input_ids=torch.tensor([prefix], device=device), use_cache=True)
+        return [(layer[0], layer[1]) for layer in getattr(out, _cache_arg())]
+
+    def _batch_cache(self, rows: list[tuple[tuple[int, ...], Any, list[int]]], width: int) -> Any:
+        """One cache for the batch: each row's prefix right-aligned in ``width`` positions."""
+        import torch
+        from transformers import DynamicCache
+
+        layers = []
+        template = next(kv for _, kv, _ in rows if kv is not None)
+        for layer, (k0, v0) in enumerate(template):
+            keys, values = [], []
+            for pre, kv, _ in rows:
+                k, v = kv[layer] if kv is not None else (k0[:, :, :0], v0[:, :, :0])
+                gap = width - len(pre)
+                if gap:
+                    k = torch.cat([k.new_zeros(*k.shape[:2], gap, k.shape[3]), k], dim=2)
+                    v = torch.cat([v.new_zeros(*v.shape[:2], gap, v.shape[3]), v], dim=2)
+                keys.append(k)
+                values.append(v)
+            layers.append((torch.cat(keys), torch.cat(values)))
+        return DynamicCache(layers, config=self.model.config)
+
+
+def _cache_arg() -> str:
+    """The name of the key/value cache argument and output field (``cache`` since
+    transformers 5.x renamed ``past_key_values``)."""
+    from transformers.modeling_outputs import CausalLMOutputWithPast
+
+    fields = getattr(CausalLMOutputWithPast, "__dataclass_fields__", {})
+    return "cache" if "cache" in fields else "past_key_values"
+
+
+def load_local_policy(
+    base: str | Path | None = None,
+    adapter: str | Path | None = None,
+    *,
+    device: str = "auto",
+    dtype: str = "auto",
+    verify: bool = True,
+    progress: bool = True,
+    **options: Any,
+) -> LocalPolicy:
+    """Load a model (the embedded one when ``base`` is ``None``) with an optional adapter.
+
+    Args:
+        base: A model folder or hub id; ``None`` for the embedded SmolLM2 (pulled if needed).
+        adapter: An adapter folder written by ``agentshield train`` (its manifest is checked).
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        dtype: ``auto``, ``float32`` or ``bfloat16``.
+        verify: Check the adapter against the base model before loading.
+        progress: Show a progress bar if the embedded model must be pulled first.
+        **options: :class:`LocalPolicy` settings (``max_batch``, ``max_new_tokens``, ...).
+
+    Raises:
+        CorruptAdapterError: The adapter folder is incomplete, damaged or holds pickle files.
+        AdapterMismatchError: The adapter was trained on another base model.
+    """
+    from agentshield_trainer.adapters import load_model
+
+    if base is None:
+        from agentshield_trainer.embedded import EMBEDDED_MODEL_NAME, embedded_model_path
+
+        base_dir, label = str(embedded_model_path(progress=progress)), EMBEDDED_MODEL_NAME
+    else:
+        base_dir, label = str(base), Path(str(base)).name or str(base)
+    loaded = load_model(base_dir, adapter, device=device, dtype=dtype, verify=verify)
+    name = f"{label}+{Path(adapter).name}" if adapter is not None else label
+    options.setdefault("name", name)
+    return LocalPolicy(loaded.model, loaded.tokenizer, **options)
