@@ -56,7 +56,15 @@ def _script(domain: str, query: str, max_steps: int) -> tuple[Message, ...]:
             break
         for call in reply.tool_calls:
             result = env.execute(call.name, call.args)
-            messages.append(Message("tool", result.content, tool_call_id=call.id, name=call.name))
+            messages.append(
+                Message(
+                    "tool",
+                    result.content,
+                    tool_call_id=call.id,
+                    name=call.name,
+                    is_error=result.is_error,
+                )
+            )
     return tuple(script)
 
 
