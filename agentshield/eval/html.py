@@ -164,7 +164,8 @@ def _meta(report: Report) -> str:
     bits = [f"created {escape(report.created)}"]
     for key in ("suite", "domains", "split", "tasks", "repeats", "seed", "concurrency"):
         if key in c:
-            bits.append(f"{key} <code>{escape(str(c[key]))}</code>")
+            value = ", ".join(map(str, c[key])) if isinstance(c[key], list) else str(c[key])
+            bits.append(f"{key} <code>{escape(value)}</code>")
     if report.duration_s is not None:
         bits.append(f"took {report.duration_s:.1f} s")
     return f'<p class="meta">{" · ".join(bits)}</p>'
