@@ -135,11 +135,11 @@ class ShieldMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         """Show the model the shifted tools and user messages."""
         shifted = self._shift(request)
         if self.recorder is None:
-            return handler(shifted)
+            return self._answered(request, handler(shifted))
         with self._chat(self.recorder, shifted) as chat:
             response = handler(shifted)
             set_reply(self.recorder, chat, getattr(response, "result", None) or [])
-            return response
+            return self._answered(request, response)
 
     async def awrap_model_call(
         self,
@@ -149,11 +149,29 @@ class ShieldMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         """Async twin of :meth:`wrap_model_call`."""
         shifted = self._shift(request)
         if self.recorder is None:
-            return await handler(shifted)
+            return self._answered(request, await handler(shifted))
         with self._chat(self.recorder, shifted) as chat:
             response = await handler(shifted)
             set_reply(self.recorder, chat, getattr(response, "result", None) or [])
+            return self._answered(request, response)
+
+    def _answered(
+        self, request: ModelRequest[Any], response: ModelResponse[Any]
+    ) -> ModelResponse[Any]:
+        """Show the Shield's detection monitor a final answer (a reply without tool calls);
+        the response passes through unchanged."""
+        monitor = self.shield.monitor
+        if monitor is None:
             return response
+        try:
+            result = getattr(response, "result", None) or []
+            last = result[-1] if result else None
+            if isinstance(last, AIMessage) and not last.tool_calls:
+                messages = state_messages(request.state) or list(request.messages)
+                self.shield.observe_answer(self._run_id(messages), content_text(last.content))
+        except Exception:
+            monitor._failed("middleware")
+        return response
 
     # Tool calls -------------------------------------------------------------------------------
 
