@@ -257,7 +257,10 @@ class Shield:
                 f"its parameters are: {params}.",
                 is_error=True,
             )
-        history = self._history(run_id, before_step=step, index=index)
+        # Only perturbations read the history (a monitor-only Shield skips the scan).
+        history = (
+            self._history(run_id, before_step=step, index=index) if self._perturbations else ()
+        )
         delay = 0.0
         selected: list[tuple[Perturbation, CallContext]] = []
         failed_ctx: CallContext | None = None

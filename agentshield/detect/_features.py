@@ -71,21 +71,20 @@ def param_types(spec: ToolSpec) -> dict[str, str]:
     return {k: str(v.get("type", "any")) for k, v in spec.properties.items()}
 
 
+_TYPES: dict[type, str] = {
+    type(None): "null",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+}
+
+
 def type_name(value: Any) -> str:
     """The JSON type of a decoded value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "other"
+    return _TYPES.get(type(value), "other")
 
 
 def parse_observation(content: str) -> tuple[str, Any]:
@@ -119,6 +118,32 @@ def flatten(value: Any, prefix: str = "", depth: int = 0) -> Iterator[tuple[str,
         for v in value[:MAX_ELEMENTS]:
             yield path, type_name(v)
             yield from flatten(v, path, depth + 1)
+
+
+def shape(value: Any) -> dict[str, str]:
+    """``{path: type}`` of :func:`flatten` (the first type seen per path), built directly."""
+    out: dict[str, str] = {}
+    _shape(value, "", 0, out)
+    return out
+
+
+def _shape(value: Any, prefix: str, depth: int, out: dict[str, str]) -> None:
+    if depth >= MAX_DEPTH:
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            path = f"{prefix}.{k}" if prefix else k
+            kind = _TYPES.get(type(v), "other")
+            out.setdefault(path, kind)
+            if kind == "object" or kind == "array":
+                _shape(v, path, depth + 1, out)
+    elif isinstance(value, list):
+        path = f"{prefix}[]"
+        for v in value[:MAX_ELEMENTS]:
+            kind = _TYPES.get(type(v), "other")
+            out.setdefault(path, kind)
+            if kind == "object" or kind == "array":
+                _shape(v, path, depth + 1, out)
 
 
 def parent_of(path: str) -> str:

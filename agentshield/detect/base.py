@@ -18,6 +18,7 @@ detector keeps state across runs in the object its :meth:`Detector.new_state` re
 
 from __future__ import annotations
 
+import json
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -162,25 +163,69 @@ def diff_tools(profile: Profile, tools: Sequence[ToolSpec]) -> ToolDiff:
     )
 
 
-@dataclass(frozen=True)
 class CallEvent:
-    """One tool call as the model made it and the observation it got back."""
+    """One tool call as the model made it and the observation it got back.
 
-    call: ToolCall
-    content: str
-    is_error: bool = False
-    latency_s: float | None = None
-    key: str = ""
-    has_content: bool = True
+    A plain slotted class (it is built on every tool call); the parsed observation, its
+    lower-cased text and the call's signature are computed once, on first use, and shared
+    by every detector.
+    """
+
+    __slots__ = (
+        "_lower",
+        "_parsed",
+        "_signature",
+        "call",
+        "content",
+        "has_content",
+        "is_error",
+        "key",
+        "latency_s",
+    )
+
+    def __init__(
+        self,
+        call: ToolCall,
+        content: str,
+        is_error: bool = False,
+        latency_s: float | None = None,
+        key: str = "",
+        has_content: bool = True,
+    ) -> None:
+        self.call = call
+        self.content = content
+        self.is_error = is_error
+        self.latency_s = latency_s
+        self.key = key
+        self.has_content = has_content
+        self._parsed: tuple[str, Any] | None = None
+        self._lower: str | None = None
+        self._signature: str | None = None
+
+    def __repr__(self) -> str:
+        return f"CallEvent({self.call!r}, is_error={self.is_error}, key={self.key!r})"
+
+    @property
+    def signature(self) -> str:
+        """The call's identity for loop detection: tool name and canonical arguments."""
+        if self._signature is None:
+            args = json.dumps(self.call.args, sort_keys=True, default=str)
+            self._signature = f"{self.call.name}:{args}"
+        return self._signature
+
+    @property
+    def lower(self) -> str:
+        """The observation, lower-cased (for keyword prefilters)."""
+        if self._lower is None:
+            self._lower = self.content.lower()
+        return self._lower
 
     @property
     def parsed(self) -> tuple[str, Any]:
         """``(format, value)`` of the observation (parsed once, shared by every detector)."""
-        cached = self.__dict__.get("_parsed")
-        if cached is None:
-            cached = f.parse_observation(self.content)
-            object.__setattr__(self, "_parsed", cached)
-        return cached
+        if self._parsed is None:
+            self._parsed = f.parse_observation(self.content)
+        return self._parsed
 
 
 class RunState:
@@ -211,8 +256,9 @@ class RunState:
         self.fired: set[tuple[str, str, str]] = set()
         self.answered = False
 
-    def remember_call(self, event: CallEvent, signature: str) -> None:
+    def remember_call(self, event: CallEvent) -> None:
         """Record a call after the detectors saw it."""
+        signature = event.signature
         self.calls.append(event)
         self.last_tool = event.call.name
         if len(self.repeats) < MAX_CALLS or signature in self.repeats:
@@ -228,14 +274,19 @@ class RunState:
         return "\n".join([*self.queries, *self.observed]).lower()
 
 
-@dataclass(frozen=True)
 class DetectContext:
-    """What a hook knows: the baseline, the run so far, and the detector's own state."""
+    """What a hook knows: the baseline, the run so far, and the detector's own state.
 
-    profile: Profile
-    run_id: str
-    run: RunState
-    state: Any = None
+    The monitor builds one per event and sets :attr:`state` for each detector in turn (one
+    object instead of one per detector: this is on every tool call's path)."""
+
+    __slots__ = ("profile", "run", "run_id", "state")
+
+    def __init__(self, profile: Profile, run_id: str, run: RunState, state: Any = None) -> None:
+        self.profile = profile
+        self.run_id = run_id
+        self.run = run
+        self.state = state
 
 
 @dataclass(frozen=True, kw_only=True)

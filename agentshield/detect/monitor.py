@@ -41,7 +41,6 @@ from agentshield.detect.base import (
 )
 from agentshield.detect.profile import Profile
 from agentshield.detect.registry import DetectorSpec, build
-from agentshield.detect.sequence import call_signature
 from agentshield.errors import ConfigError
 from agentshield.trajectory import ToolCall, ToolSpec
 
@@ -99,9 +98,11 @@ class Monitor:
         self._max_runs = max_runs
         self._states = [d.new_state() for d in self.detectors]
         base = Detector
-        self._by_hook: dict[str, list[int]] = {
+        # Per surface, the detectors that look at it, with their bound hooks (no lookups on
+        # the per-call path).
+        self._by_hook: dict[str, list[tuple[int, Detector, Callable[..., Sequence[Finding]]]]] = {
             hook: [
-                i
+                (i, d, getattr(d, hook))
                 for i, d in enumerate(self.detectors)
                 if getattr(type(d), hook) is not getattr(base, hook)
             ]
@@ -163,7 +164,7 @@ class Monitor:
             event = CallEvent(call, content or "", is_error, latency_s, key, content is not None)
             found = self._dispatch("on_call", run_id, run, key or call.id, event)
             try:
-                run.remember_call(event, call_signature(call.name, call.args))
+                run.remember_call(event)
             except Exception:
                 self._failed("remember_call")
             return found
@@ -233,11 +234,11 @@ class Monitor:
         self, hook: str, run_id: str, run: RunState, key: str, *args: Any
     ) -> list[Detection]:
         found: list[Detection] = []
-        for i in self._by_hook[hook]:
-            detector = self.detectors[i]
+        ctx = DetectContext(self.profile, run_id, run)
+        for i, detector, method in self._by_hook[hook]:
             try:
-                ctx = DetectContext(self.profile, run_id, run, self._states[i])
-                findings: Sequence[Finding] = getattr(detector, hook)(ctx, *args)
+                ctx.state = self._states[i]
+                findings = method(ctx, *args)
             except Exception:
                 self._failed(detector.name)
                 continue

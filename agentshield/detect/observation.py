@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from agentshield.detect import _features as f
 from agentshield.detect.base import CallEvent, DetectContext, Detector, Finding
@@ -56,6 +56,8 @@ _INJECTION: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
         (("you must now", "you should now"), r"\byou (?:must|should) now\b"),
     )
 )
+#: Any keyword of any injection pattern, as one scan.
+_INJECTION_ANY = re.compile("|".join(re.escape(k) for keys, _ in _INJECTION for k in keys))
 _REDIRECT_KEYS = (
     "deprecat",
     "no longer",
@@ -69,9 +71,12 @@ _REDIRECT_KEYS = (
 )
 
 
-def _redirect(text: str) -> re.Match[str] | None:
-    low = text.lower()
-    if not any(k in low for k in _REDIRECT_KEYS):
+_REDIRECT_ANY = re.compile("|".join(re.escape(k) for k in _REDIRECT_KEYS))
+
+
+def _redirect(text: str, low: str | None = None) -> re.Match[str] | None:
+    low = text.lower() if low is None else low
+    if _REDIRECT_ANY.search(low) is None:
         return None
     return _REDIRECT.search(text)
 
@@ -103,39 +108,59 @@ class ObservationDrift(Detector):
         if self.min_results < 1:
             raise ConfigError("observation_drift.min_results must be >= 1")
 
+    def new_state(self) -> Any:
+        return {}
+
+    def _expect(self, ctx: DetectContext, name: str) -> _Expected | None:
+        """The tool's expected shape, derived from the profile once and cached."""
+        cache: dict[str, _Expected | None] = ctx.state
+        if name in cache:
+            return cache[name]
+        tool = ctx.profile.tools.get(name)
+        expected = None
+        if tool is not None and tool.results >= self.min_results:
+            n = tool.results
+            expected = _Expected(
+                formats=frozenset(k for k, v in tool.formats.items() if v),
+                known=frozenset(tool.paths),
+                required=tuple(
+                    (p, f.parent_of(p)) for p, e in tool.paths.items() if e[0] / n >= self.presence
+                ),
+                never_null=frozenset(
+                    p for p, e in tool.paths.items() if e[1] / max(1, e[0]) <= 1 - self.presence
+                ),
+                kinds={p: frozenset(e[2]) for p, e in tool.paths.items()},
+                size=(tool.size.n, tool.size.mean, tool.size.std),
+            )
+        if len(cache) < 4096:
+            cache[name] = expected
+        return expected
+
     def on_call(self, ctx: DetectContext, event: CallEvent) -> Sequence[Finding]:
-        tool = ctx.profile.tools.get(event.call.name)
-        if event.is_error or not event.has_content or tool is None:
-            return ()
-        if tool.results < self.min_results:
+        if event.is_error or not event.has_content:
             return ()
         name = event.call.name
+        expected = self._expect(ctx, name)
+        if expected is None:
+            return ()
         fmt, value = event.parsed
-        if tool.formats.get(fmt, 0) == 0:
-            known = sorted(tool.formats)
-            return (
-                Finding(
-                    "format_changed", 1.0, {"tool": name, "format": fmt, "was": known}, subject=name
-                ),
-            )
+        if fmt not in expected.formats:
+            detail = {"tool": name, "format": fmt, "was": sorted(expected.formats)}
+            return (Finding("format_changed", 1.0, detail, subject=name),)
+        found = f.shape(value)
+        new = [p for p in found if p not in expected.known]
+        missing = [
+            p
+            for p, parent in expected.required
+            if p not in found and (not parent or found.get(parent, "null") != "null")
+        ]
+        nulled = [p for p, k in found.items() if k == "null" and p in expected.never_null]
+        retyped = [
+            p
+            for p, k in found.items()
+            if k != "null" and p in expected.kinds and k not in expected.kinds[p]
+        ]
         out: list[Finding] = []
-        found = dict(f.flatten(value))
-        n = tool.results
-        new = [p for p in found if p not in tool.paths]
-        missing, nulled, retyped = [], [], []
-        for path, (present, nulls, kinds) in tool.paths.items():
-            kind = found.get(path)
-            if kind is None:
-                parent = f.parent_of(path)
-                if present / n >= self.presence and (
-                    not parent or found.get(parent) not in (None, "null")
-                ):
-                    missing.append(path)
-            elif kind == "null":
-                if nulls / max(1, present) <= 1 - self.presence:
-                    nulled.append(path)
-            elif kind not in kinds:
-                retyped.append(path)
         for verdict, paths in (
             ("unexpected_fields", new),
             ("missing_fields", missing),
@@ -143,24 +168,32 @@ class ObservationDrift(Detector):
             ("type_changed", retyped),
         ):
             if paths:
-                score = min(1.0, len(paths) / max(1, len(tool.paths)) * 4)
-                out.append(
-                    Finding(
-                        verdict, score, {"tool": name, "fields": sorted(paths)[:10]}, subject=name
-                    )
-                )
-        if tool.size.n >= 20:
-            z = (math.log1p(len(event.content)) - tool.size.mean) / max(tool.size.std, 0.25)
+                score = min(1.0, len(paths) / max(1, len(expected.known)) * 4)
+                detail = {"tool": name, "fields": sorted(paths)[:10]}
+                out.append(Finding(verdict, score, detail, subject=name))
+        n, mean, std = expected.size
+        if n >= 20:
+            z = (math.log1p(len(event.content)) - mean) / max(std, 0.25)
             if abs(z) > self.size_z:
+                size = {"tool": name, "z": round(z, 2)}
                 out.append(
                     Finding(
-                        "size_changed",
-                        min(1.0, abs(z) / (2 * self.size_z)),
-                        {"tool": name, "z": round(z, 2)},
-                        subject=name,
+                        "size_changed", min(1.0, abs(z) / (2 * self.size_z)), size, subject=name
                     )
                 )
         return out
+
+
+@dataclass(frozen=True)
+class _Expected:
+    """What a tool's results look like in the baseline, ready for per-call checks."""
+
+    formats: frozenset[str]
+    known: frozenset[str]
+    required: tuple[tuple[str, str], ...]
+    never_null: frozenset[str]
+    kinds: dict[str, frozenset[str]]
+    size: tuple[int, float, float]
 
 
 @register
@@ -174,7 +207,7 @@ class Redirection(Detector):
     description: ClassVar[str] = "deprecation / redirection notices in observations"
 
     def on_call(self, ctx: DetectContext, event: CallEvent) -> Sequence[Finding]:
-        match = _redirect(event.content)
+        match = _redirect(event.content, event.lower)
         if match is None:
             return ()
         tool = ctx.profile.tools.get(event.call.name)
@@ -198,7 +231,9 @@ class InjectionContent(Detector):
 
     def on_call(self, ctx: DetectContext, event: CallEvent) -> Sequence[Finding]:
         text = event.content
-        low = text.lower()
+        low = event.lower
+        if _INJECTION_ANY.search(low) is None:
+            return ()
         hits = [
             p.pattern[:40]
             for keys, p in _INJECTION

@@ -4,7 +4,6 @@ what no tool returned."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from agentshield.detect.registry import register
 from agentshield.errors import ConfigError
 from agentshield.perturbations.base import Tier
 
-__all__ = ["MissingTool", "OrderViolation", "UngroundedAnswer", "call_signature"]
+__all__ = ["MissingTool", "OrderViolation", "UngroundedAnswer"]
 
 _DEPENDENCY = re.compile(
     r"\brequires? (?:a )?(?:prior|previous|preceding) call\b|\bcall [\w.-]+ first\b|"
@@ -24,11 +23,6 @@ _DEPENDENCY = re.compile(
     r"\bbefore (?:calling )?this tool\b|\bout of order\b",
     re.IGNORECASE,
 )
-
-
-def call_signature(name: str, args: object) -> str:
-    """A call's identity for loop detection: tool name and canonical arguments."""
-    return f"{name}:{json.dumps(args, sort_keys=True, default=str)}"
 
 
 @register
@@ -73,7 +67,7 @@ class OrderViolation(Detector):
             )
         if event.is_error and _DEPENDENCY.search(event.content):
             out.append(Finding("missing_prerequisite", 1.0, {"tool": name}, subject=name))
-        sig = call_signature(name, event.call.args)
+        sig = event.signature
         repeats = ctx.run.repeats.get(sig, 0) + 1
         if repeats >= self.loop_threshold:
             out.append(
