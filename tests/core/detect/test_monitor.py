@@ -199,3 +199,48 @@ def test_shield_reports_injected_faults_it_raises(profile: Profile, tools: list[
     with pytest.raises(RuntimeError):
         shield.call_tool("r", call("search_places"), tools, _execute, step=1, index=0)
     assert [d.verdict for d in shield.detections("r")] == ["new_error_kind"]
+
+
+def test_parallel_calls_of_one_run_are_safe(profile: Profile) -> None:
+    import threading
+
+    m = Monitor(profile)
+    barrier = threading.Barrier(8)
+
+    def worker(t: int) -> None:
+        barrier.wait()
+        for i in range(100):
+            m.observe_call("r", call("search_places", f"t{t}-{i}", city="Lyon"), SEARCH_OK)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert m.errors == 0
+    assert len(m._runs["r"].calls) == 256  # bounded, and every append made it
+    assert [d.verdict for d in m.detections()] == ["loop"]  # the same call, reported once
+
+
+def test_async_driver_reports_too(profile: Profile, tools: list[ToolSpec]) -> None:
+    import asyncio
+
+    async def aexecute(name: str, args: Mapping[str, Any]) -> Result:
+        return Result("plain text now")
+
+    shield = Shield(detectors=Monitor(profile, ["observation_drift"]))
+    asyncio.run(shield.acall_tool("r", call("search_places"), tools, aexecute, step=1, index=0))
+    assert [(d.verdict, d.key) for d in shield.detections("r")] == [("format_changed", "1:0")]
+
+
+def test_queries_are_judged_once_and_runs_can_be_forgotten(profile: Profile) -> None:
+    m = Monitor(profile, [{"name": "query_shift", "threshold": 0.02}])
+    for _ in range(3):  # adapters pass every user message on every model call
+        m.observe_query("r", 0, "Wht r teh opning hours?")
+    assert len(m.detections()) == 1
+    m.forget("r")
+    assert m.runs() == [] and len(m.detections()) == 1  # the log keeps what was found
+    m.observe_query("r", 0, "Wht r teh opning hours?")  # a new run of the same id
+    assert len(m.detections()) == 2
+    m.reset()
+    assert m.detections() == [] and m.counts() == {} and m.runs() == []
