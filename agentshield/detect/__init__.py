@@ -26,7 +26,7 @@ from agentshield.detect.monitor import Monitor
 from agentshield.detect.observation import InjectionContent, ObservationDrift, Redirection
 from agentshield.detect.otel import DetectionSpanProcessor
 from agentshield.detect.profile import Profile, ToolProfile
-from agentshield.detect.query import QueryShift
+from agentshield.detect.query import Clarification, QueryShift
 from agentshield.detect.registry import ENTRY_POINT_GROUP, build, create, get, register, registered
 from agentshield.detect.replay import DetectionReport, detect_traces, replay, tier_label
 from agentshield.detect.schema import InvalidCall, SchemaDrift
@@ -35,6 +35,7 @@ from agentshield.detect.stream import ErrorKind, ErrorRateShift, LatencyShift
 
 __all__ = [
     "CallEvent",
+    "Clarification",
     "DetectContext",
     "Detection",
     "DetectionReport",

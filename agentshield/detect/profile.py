@@ -46,6 +46,9 @@ class Profile:
     tools: dict[str, ToolProfile] = field(default_factory=dict)
     runs: int = 0
     queries: int = 0
+    #: Runs with a final answer, and those whose final answer was a question to the user.
+    answers: int = 0
+    questions: int = 0
     trigrams: dict[str, int] = field(default_factory=dict)
     transitions: dict[str, int] = field(default_factory=dict)
     #: Query-shift scores above this are out of distribution (set by :meth:`calibrate`).
@@ -66,6 +69,10 @@ class Profile:
         for m in trajectory.messages:
             if m.role == "user" and m.content:
                 self._add_query(m.content)
+        final = trajectory.final_answer
+        if final is not None:
+            self.answers += 1
+            self.questions += final.strip().endswith("?")
         previous = START
         for obs in trajectory.observations:
             name = obs.call.name
@@ -173,6 +180,8 @@ class Profile:
             "version": FORMAT_VERSION,
             "runs": self.runs,
             "queries": self.queries,
+            "answers": self.answers,
+            "questions": self.questions,
             "query_threshold": self.query_threshold,
             "tools": {k: v.to_dict() for k, v in sorted(self.tools.items())},
             "trigrams": dict(sorted(self.trigrams.items())),
@@ -197,6 +206,8 @@ class Profile:
             tools={str(k): ToolProfile.from_dict(v) for k, v in data["tools"].items()},
             runs=int(data["runs"]),
             queries=int(data["queries"]),
+            answers=int(data.get("answers", 0)),
+            questions=int(data.get("questions", 0)),
             trigrams={str(k): int(v) for k, v in data["trigrams"].items()},
             transitions={str(k): int(v) for k, v in data["transitions"].items()},
             query_threshold=float(data["query_threshold"]),

@@ -11,7 +11,7 @@ from agentshield.detect.registry import register
 from agentshield.errors import ConfigError
 from agentshield.perturbations.base import Tier
 
-__all__ = ["QueryShift"]
+__all__ = ["Clarification", "QueryShift"]
 
 
 @register
@@ -53,3 +53,32 @@ class QueryShift(Detector):
                 subject=str(index),
             ),
         )
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Clarification(Detector):
+    """The agent answered with a question back to the user where the baseline's runs
+    almost never did (at most ``max_rate`` of them): the request likely lacks a detail the
+    agent needs. It sees the agent's reaction, so it only catches an underspecified request
+    the agent handles by asking; one that guesses instead goes unnoticed here."""
+
+    name: ClassVar[str] = "clarification"
+    tier: ClassVar[Tier] = Tier.PERCEPTION
+    description: ClassVar[str] = "the agent asks the user for a detail the baseline never needed"
+
+    max_rate: float = 0.02
+    min_answers: int = 20
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_rate < 1:
+            raise ConfigError(f"clarification.max_rate must be in [0, 1), got {self.max_rate!r}")
+
+    def on_answer(self, ctx: DetectContext, text: str) -> Sequence[Finding]:
+        profile = ctx.profile
+        if profile.answers < self.min_answers or not text.strip().endswith("?"):
+            return ()
+        rate = (profile.questions + 0.5) / (profile.answers + 1)
+        if rate > self.max_rate:
+            return ()
+        return (Finding("clarification_requested", 1 - rate, {"baseline_rate": round(rate, 4)}),)

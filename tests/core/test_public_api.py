@@ -56,6 +56,7 @@ PUBLIC = [
 
 DETECT_PUBLIC = [
     "CallEvent",
+    "Clarification",
     "DetectContext",
     "Detection",
     "DetectionReport",

@@ -303,6 +303,14 @@ def test_ungrounded_answer_flags_invented_codes(monitor_of: MakeMonitor) -> None
     assert found.detail == {"cited": ["48213", "VC-7QX2ZK"]}
 
 
+def test_clarification_when_the_baseline_never_asks(monitor_of: MakeMonitor) -> None:
+    m = monitor_of("clarification")
+    assert m.observe_answer("ok", "Cafe Luna opens at 10:00.") == []
+    (found,) = m.observe_answer("asks", "Which date would you like to book for?")
+    assert (found.verdict, found.tier) == ("clarification_requested", 1)
+    assert found.detail["baseline_rate"] < 0.02
+
+
 def test_every_registered_detector_is_quiet_on_clean_runs(
     profile: Profile, clean_runs: list[Trajectory]
 ) -> None:

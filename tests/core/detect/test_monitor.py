@@ -133,7 +133,7 @@ def test_memory_is_bounded(profile: Profile, tools: list[ToolSpec]) -> None:
 
 def test_registry_validates_and_builds(profile: Profile) -> None:
     names = list(registered())
-    assert len(names) == 12 and "schema_drift" in names
+    assert len(names) == 13 and "schema_drift" in names
     assert [d.name for d in build(["query_shift", {"name": "error_rate", "alpha": 0.01}])] == [
         "query_shift",
         "error_rate",
