@@ -12,7 +12,8 @@ captured them; without content only the call sequence, errors and latencies are 
 The run is ``agentshield.run_id``, else ``gen_ai.conversation.id``, else OpenInference's
 ``session.id``, else the trace id. A span cannot take events once ended, so detections go
 to the monitor's log, counter and callback (and to its recorder, if it has one). Never
-raises into the application.
+raises into the application. Give it a monitor of its own: a monitor that a Shield already
+feeds would see every call twice (its streaming statistics would count double).
 """
 
 from __future__ import annotations
