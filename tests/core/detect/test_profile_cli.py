@@ -126,12 +126,14 @@ def test_cli_profile_then_detect(stores: tuple[Path, Path], tmp_path: Path) -> N
     assert json.loads(only.output)["flagged_runs"] == 0
 
 
-def test_cli_reports_bad_input(stores: tuple[Path, Path], tmp_path: Path) -> None:
+def test_cli_reports_bad_input(stores: tuple[Path, Path], tmp_path: Path, profile: Profile) -> None:
     mount_plugins()
     missing = runner.invoke(app, ["detect", "-t", str(stores[1]), "-b", str(tmp_path / "no.json")])
     assert missing.exit_code == 2 and "cannot read baseline" in missing.output
     baseline = tmp_path / "b.json"
-    runner.invoke(app, ["profile", "-t", str(stores[0]), "-o", str(baseline)])
+    nothing = runner.invoke(app, ["profile", "-t", str(tmp_path / "none"), "-o", str(baseline)])
+    assert nothing.exit_code == 2 and "no runs" in nothing.output and not baseline.exists()
+    profile.save(baseline)
     empty = runner.invoke(app, ["detect", "-t", str(tmp_path / "none"), "-b", str(baseline)])
     assert empty.exit_code == 2 and "no runs" in empty.output
     bad = runner.invoke(app, ["detect", "-t", str(stores[1]), "-b", str(baseline), "-d", "nope"])
