@@ -1,0 +1,147 @@
+"""Benchmark: concurrent episodes on one local model, batched vs one at a time.
+
+Run with ``python benchmarks/local_inference.py [--model embedded|tiny] [--episodes N]
+[--max-new-tokens T] [--rounds R] [--threads K]``. Every variant runs the same clean
+point-of-interest test tasks through the sandbox's async episode loop
+(:func:`agentshield.sandbox.arun_episode`) on the same loaded model, in this one process,
+alternating variants round by round:
+
+* ``one at a time``: episodes awaited one after another; each model step is its own
+  ``generate`` call with the whole prompt prefilled (``max_batch=1``, no prefix cache) —
+  what a plain transformers loop does;
+* ``one at a time + prefix cache``: the same, with the tools prompt's keys/values reused;
+* ``batched``: all episodes at once (``asyncio.gather``), their model steps generated
+  together (``max_batch=N``), without the prefix cache;
+* ``batched + prefix cache``: the same with the cache — what :class:`LocalPolicy` does by
+  default.
+
+A fresh policy per variant and round, so each starts with a cold prefix cache. Greedy
+decoding: every variant must produce the same trajectories (checked). ``--model embedded``
+uses SmolLM2-135M-Instruct from the cache (``agentshield models pull`` first; untuned, it
+mostly answers in prose, so episodes are short); ``--model tiny`` the random-init test model
+(labelled as such in the output). ``--threads`` defaults to 1: on a shared 2-core machine two
+torch threads fighting other processes for the cores ran up to 10× slower and erratic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from agentshield.sandbox import arun_episode, generate_tasks, make_environment
+from agentshield.trajectory import Trajectory
+from agentshield_trainer.adapters import load_model
+from agentshield_trainer.embedded import PROVENANCE_NAME, embedded_model_dir
+from agentshield_trainer.local_policy import LocalPolicy
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "one at a time": {"concurrent": False, "prefix_cache_size": 0},
+    "one at a time + prefix cache": {"concurrent": False, "prefix_cache_size": 8},
+    "batched": {"concurrent": True, "prefix_cache_size": 0},
+    "batched + prefix cache": {"concurrent": True, "prefix_cache_size": 8},
+}
+
+
+async def run_variant(
+    loaded: Any, tasks: list[Any], *, concurrent: bool, prefix_cache_size: int, max_new: int
+) -> tuple[float, list[Trajectory], LocalPolicy]:
+    """Run every task once; return the wall time, the trajectories and the policy."""
+    policy = LocalPolicy(
+        loaded.model,
+        loaded.tokenizer,
+        max_new_tokens=max_new,
+        max_batch=len(tasks) if concurrent else 1,
+        prefix_cache_size=prefix_cache_size,
+    )
+
+    def episode(task: Any) -> Any:
+        return arun_episode(make_environment(task.domain), task, policy, max_steps=4)
+
+    start = time.perf_counter()
+    if concurrent:
+        runs = list(await asyncio.gather(*(episode(t) for t in tasks)))
+    else:
+        runs = [await episode(t) for t in tasks]
+    return time.perf_counter() - start, runs, policy
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", choices=["embedded", "tiny"], default="embedded")
+    parser.add_argument("--episodes", type=int, default=8)
+    parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    console = Console()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.model == "embedded":
+            folder = embedded_model_dir()
+            if not (folder / PROVENANCE_NAME).is_file():
+                raise SystemExit("run `agentshield models pull` first (or use --model tiny)")
+            label = "SmolLM2-135M-Instruct (embedded)"
+        else:
+            from agentshield_trainer.tiny import build_tiny_model
+
+            folder = build_tiny_model(Path(tmp) / "tiny")
+            label = "tiny random-init Qwen2 (test model, NOT the embedded model)"
+        loaded = load_model(str(folder), device="cpu", dtype="float32")
+        tasks = list(generate_tasks("poi", "test", n=args.episodes))
+        # Warm-up (first-call costs of generate and stop strings), not timed.
+        asyncio.run(run_variant(loaded, tasks[:2], concurrent=True, prefix_cache_size=8, max_new=4))
+        times: dict[str, list[float]] = {name: [] for name in VARIANTS}
+        stats: dict[str, Any] = {}
+        reference: list[Any] | None = None
+        for _ in range(args.rounds):
+            for name, variant in VARIANTS.items():
+                seconds, runs, policy = asyncio.run(
+                    run_variant(loaded, tasks, max_new=args.max_new_tokens, **variant)
+                )
+                times[name].append(seconds)
+                stats[name] = policy.stats
+                messages = [r.messages for r in runs]
+                if reference is None:
+                    reference = messages
+                elif messages != reference:
+                    raise SystemExit(f"{name}: trajectories differ from one at a time")
+
+    base = statistics.median(times["one at a time"])
+    table = Table(title=f"{args.episodes} concurrent episodes — {label}")
+    for col in ("variant", "median s", "episodes/s", "steps/s", "batches", "speed-up"):
+        table.add_column(col, justify="left" if col == "variant" else "right")
+    for name in VARIANTS:
+        median = statistics.median(times[name])
+        s = stats[name]
+        table.add_row(
+            name,
+            f"{median:.2f}",
+            f"{args.episodes / median:.3f}",
+            f"{s.requests / median:.3f}",
+            str(s.batches),
+            f"{base / median:.2f}×",
+        )
+    console.print(table)
+    s = stats["batched + prefix cache"]
+    console.print(
+        f"model steps: {s.requests}, prompt tokens {s.input_tokens} ({s.cached_tokens} from the "
+        f"prefix cache), generated {s.output_tokens}; max_new_tokens {args.max_new_tokens}; "
+        f"{args.rounds} round(s); torch threads {args.threads}; "
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    )
+
+
+if __name__ == "__main__":
+    main()
