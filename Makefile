@@ -57,6 +57,7 @@ bench:
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/tracing.py
 	$(PY) benchmarks/train_throughput.py
+	$(PY) benchmarks/eval_throughput.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
