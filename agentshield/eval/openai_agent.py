@@ -42,7 +42,6 @@ from agentshield.trajectory import Message, ToolCall, ToolSpec
 
 if TYPE_CHECKING:
     import openai
-    from openai.types.chat import ChatCompletion
 
 __all__ = ["LOCAL_API_KEY", "OpenAIPolicy", "from_openai_message", "to_openai_messages"]
 
@@ -197,31 +196,37 @@ class OpenAIPolicy:
         if tools:
             request["tools"] = [t.to_dict() for t in tools]
         try:
-            completion = await self._client_for_loop().chat.completions.create(**request)
+            # The request body is already in the API's shape: post it as is. The typed
+            # ``chat.completions.create`` re-walks every message and tool schema against its
+            # TypedDicts, which costs more CPU than the rest of an episode step together.
+            completion = await self._client_for_loop().post(
+                "/chat/completions", cast_to=dict[str, Any], body=request
+            )
         except openai.APIConnectionError as exc:
             raise self._unreachable(exc) from exc
         except openai.APIStatusError as exc:
             raise self._status_error(exc) from exc
         return self._turn(completion, len(messages))
 
-    def _turn(self, completion: ChatCompletion, index: int) -> Turn:
-        if not completion.choices:
+    def _turn(self, completion: Any, index: int) -> Turn:
+        choices = completion.get("choices") if isinstance(completion, dict) else None
+        if not choices or not isinstance(choices[0].get("message"), dict):
             raise EndpointError(
-                f"the model endpoint at {self.base_url} answered without choices; check that "
-                f"it serves chat completions for {self.model!r}",
+                f"the model endpoint at {self.base_url} answered without a chat completion "
+                f"choice ({str(completion)[:200]!r}); check that it serves chat completions "
+                f"for {self.model!r}",
                 url=self.base_url,
             )
-        reply = completion.choices[0].message.model_dump(exclude_none=True)
-        message, problems = from_openai_message(reply, id_prefix=f"call_{index}")
+        message, problems = from_openai_message(choices[0]["message"], id_prefix=f"call_{index}")
         for problem in problems:
             self.malformed_calls += 1
             _log.warning("%s returned a malformed %s", self.model, problem)
-        usage = completion.usage
+        usage = completion.get("usage") or {}
         return Turn(
             message,
-            input_tokens=usage.prompt_tokens if usage is not None else None,
-            output_tokens=usage.completion_tokens if usage is not None else None,
-            model=completion.model or None,
+            input_tokens=_int(usage.get("prompt_tokens")),
+            output_tokens=_int(usage.get("completion_tokens")),
+            model=str(completion.get("model") or "") or None,
         )
 
     def _unreachable(self, exc: openai.APIConnectionError) -> EndpointUnreachableError:
@@ -275,3 +280,7 @@ class OpenAIPolicy:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

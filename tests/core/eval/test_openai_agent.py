@@ -200,7 +200,7 @@ def test_rate_limit_is_retried_after_the_servers_retry_after() -> None:
 
 def test_no_choices_is_an_endpoint_error() -> None:
     no_choices = Reply({**completion(content="x"), "choices": []})
-    with scripted_server([no_choices]) as server, pytest.raises(EndpointError, match="choices"):
+    with scripted_server([no_choices]) as server, pytest.raises(EndpointError, match="choice"):
         ask(OpenAIPolicy(base_url=server.url, model="m"))
 
 
