@@ -30,8 +30,8 @@ def eval_cmd(
     agent: Annotated[
         str | None,
         typer.Option(
-            help="oracle | brittle | embedded | module:attr (a graph factory taking the tools, "
-            "a policy, or an object with arun); default: the embedded baseline agent"
+            help="oracle | brittle | embedded | module:attr (a graph factory build(tools, "
+            "middleware=()), a policy, or an object with arun)"
         ),
     ] = None,
     base_url: Annotated[
@@ -41,6 +41,10 @@ def eval_cmd(
     api_key_env: Annotated[
         str, typer.Option(help="environment variable holding the endpoint's API key")
     ] = "OPENAI_API_KEY",
+    adapter: Annotated[
+        Path | None,
+        typer.Option(help="a LoRA adapter folder for the embedded model (default: the baseline)"),
+    ] = None,
     name: Annotated[str | None, typer.Option(help="the agent's name in reports")] = None,
     suite: Annotated[
         str,
@@ -107,11 +111,12 @@ def _evaluate(opts: dict[str, Any]) -> int:
     if opts["domain"] not in _DOMAINS:
         raise _fail(f"--domain must be one of {list(_DOMAINS)}, not {opts['domain']!r}")
     agent = resolve_agent(
-        opts["agent"] or ("embedded" if opts["base_url"] is None else None),
+        opts["agent"],
         base_url=opts["base_url"],
         model=opts["model"],
         api_key_env=opts["api_key_env"],
         name=opts["name"],
+        adapter=None if opts["adapter"] is None else str(opts["adapter"]),
     )
     entries = load_suite(opts["suite"])
     domains = DOMAINS if opts["domain"] == "all" else (opts["domain"],)

@@ -9,7 +9,8 @@ model behind an OpenAI-compatible endpoint.
 - Other bare names: resolvers of installed packages (the trainer resolves ``embedded``).
 
 Resolvers register in the entry-point group ``agentshield.agents``: a function
-``resolve(target) -> Agent | None`` given the imported object, or the bare name.
+``resolve(target, **options) -> Agent | None`` given the imported object or the bare name,
+and the options the user set (``adapter``: a LoRA adapter folder for a local model).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = ["AGENT_ENTRY_POINTS", "import_target", "resolve_agent"]
 AGENT_ENTRY_POINTS = "agentshield.agents"
 
 
-def _resolvers() -> list[Callable[[object], Agent | None]]:
+def _resolvers() -> list[Callable[..., Agent | None]]:
     found = []
     for ep in entry_points(group=AGENT_ENTRY_POINTS):
         try:
@@ -81,13 +82,17 @@ def resolve_agent(
     model: str | None = None,
     api_key_env: str = "OPENAI_API_KEY",
     name: str | None = None,
+    adapter: str | None = None,
 ) -> Agent:
     """The agent to evaluate (see the module docstring).
 
     Raises:
         ConfigError: Nothing or two things chosen, or a target no resolver accepts.
     """
+    options = {"adapter": adapter} if adapter is not None else {}
     if base_url is not None:
+        if options:
+            raise ConfigError("--adapter is for a local model; a served model has its own")
         if agent not in (None, "openai"):
             raise ConfigError("give either --agent or --base-url, not both")
         if not model:
@@ -98,7 +103,7 @@ def resolve_agent(
         return PolicyAgent(policy, name=name or model)
     if agent is None:
         raise ConfigError("choose an agent: --agent oracle|brittle|module:attr, or --base-url")
-    if agent in ("oracle", "brittle"):
+    if agent in ("oracle", "brittle") and not options:
         from agentshield.sandbox import OracleAgent
         from agentshield.sandbox.brittle import BrittleAgent
 
@@ -108,11 +113,16 @@ def resolve_agent(
     if hasattr(target, "arun") and hasattr(target, "name"):
         return cast(Agent, target)
     for resolve in _resolvers():
-        found = resolve(target)
+        found = resolve(target, **options)
         if found is not None:
             if name:
                 found.name = name
             return found
+    if options:
+        raise ConfigError(
+            f"--adapter does not apply to {agent!r}; use it with the embedded model "
+            "(--agent embedded, needs agentshield-trainer)"
+        )
     if isinstance(target, str):
         raise ConfigError(
             f"unknown agent {agent!r}; use oracle, brittle, module:attr, or --base-url "

@@ -179,11 +179,11 @@ class GraphAgent:
         )
 
 
-def resolve_agent(target: object) -> GraphAgent | None:
+def resolve_agent(target: object, **options: Any) -> GraphAgent | None:
     """The ``agentshield.agents`` resolver: a factory whose one required parameter is named
     ``tools`` (optionally also taking ``middleware``) becomes a :class:`GraphAgent`; anything
-    else is left to other resolvers."""
-    if isinstance(target, str) or not callable(target) or hasattr(target, "arun"):
+    else, and any option (an adapter is a local model's), is left to other resolvers."""
+    if options or isinstance(target, str) or not callable(target) or hasattr(target, "arun"):
         return None
     try:
         params = [
