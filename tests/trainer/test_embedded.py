@@ -144,3 +144,10 @@ def test_real_embedded_model_loads_offline_and_answers(
     result = runner.invoke(models_app, ["path", "--json"], env=env)
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["path"] == str(path)
+
+
+def test_models_command_is_registered_for_the_core_cli() -> None:
+    from importlib.metadata import entry_points
+
+    found = {ep.name: ep for ep in entry_points(group="agentshield.cli")}
+    assert found["models"].load() is models_app
