@@ -20,6 +20,7 @@ from agentshield.errors import (
     UnknownPerturbationError,
 )
 from agentshield.perturbations import Perturbation, Tier, create, load_suite, register, registered
+from agentshield.plan import CallPlan
 from agentshield.selectors import (
     Selector,
     Target,
@@ -31,7 +32,7 @@ from agentshield.selectors import (
     tool_named,
     with_probability,
 )
-from agentshield.shield import CallPlan, Shield
+from agentshield.shield import Shield
 from agentshield.trajectory import (
     AppliedPerturbation,
     Message,

@@ -20,11 +20,8 @@ concurrency and parallel tool calls.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentshield._rng import derive_seed
@@ -32,6 +29,8 @@ from agentshield.decisions import Decision
 from agentshield.effects import Delay, Raise, Respond, Result, Rewrite
 from agentshield.perturbations.base import CallContext, HistoryEntry, Perturbation, RunContext
 from agentshield.perturbations.registry import from_spec
+from agentshield.plan import UNKNOWN_TOOL_TEMPLATE, AExecute, CallPlan, Execute
+from agentshield.runlog import RunLog
 from agentshield.selectors import Target
 from agentshield.trajectory import ToolCall, ToolSpec
 from agentshield.view import ShownTool, ToolView, translate_names
@@ -39,55 +38,6 @@ from agentshield.view import ShownTool, ToolView, translate_names
 if TYPE_CHECKING:
     from agentshield.detect.base import Detection
     from agentshield.detect.monitor import Monitor
-
-#: LangGraph's wording for a call to a tool that does not exist (the adapters may pass their
-#: framework's own template); a call to a distractor or a removed tool gets exactly this.
-UNKNOWN_TOOL_TEMPLATE = (
-    "Error: {requested_tool} is not a valid tool, try one of [{available_tools}]."
-)
-
-Execute = Callable[[str, Mapping[str, Any]], Result]
-AExecute = Callable[[str, Mapping[str, Any]], Awaitable[Result]]
-
-
-@dataclass(frozen=True)
-class CallPlan:
-    """What the driver will do with one tool call.
-
-    ``outcome`` is ``None`` to run the real tool ``tool`` with ``args``; a :class:`Respond`
-    to answer without running it; a :class:`Raise` to raise an injected fault.
-    """
-
-    run_id: str
-    call: ToolCall
-    step: int
-    index: int
-    tool: str | None
-    args: Mapping[str, Any]
-    view: ToolView
-    delay_s: float = 0.0
-    outcome: Respond | Raise | None = None
-    failed_by: Perturbation | None = None
-    failed_ctx: CallContext | None = None
-    selected: tuple[tuple[Perturbation, CallContext], ...] = ()
-    started_s: float | None = None
-
-    @property
-    def key(self) -> str:
-        """The call's key within the run."""
-        return f"{self.step}:{self.index}"
-
-
-#: Per-run bounds: a long-lived run (one id for a whole service) must not grow without limit.
-MAX_HISTORY = 1024
-MAX_DECISIONS = 4096
-
-
-@dataclass
-class _RunState:
-    views: dict[tuple[str, ...], ToolView] = field(default_factory=dict)
-    history: deque[HistoryEntry] = field(default_factory=lambda: deque(maxlen=MAX_HISTORY))
-    decisions: deque[Decision] = field(default_factory=lambda: deque(maxlen=MAX_DECISIONS))
 
 
 class Shield:
@@ -132,9 +82,7 @@ class Shield:
         self._sleep = sleep
         self._asleep = asleep
         self._unknown_tool_template = unknown_tool_template
-        self._max_runs = max_runs
-        self._runs: OrderedDict[str, _RunState] = OrderedDict()
-        self._lock = threading.Lock()
+        self._log_book = RunLog(max_runs)
         self._known_tools: tuple[str, ...] | None = None
         if tools is not None:
             self.bind_tools(tools)
@@ -173,23 +121,23 @@ class Shield:
     def view(self, run_id: str, tools: Sequence[ToolSpec]) -> ToolView:
         """The tool view shown to the model in this run (built once per run and tool set)."""
         cache_key = tuple(t.name for t in tools)
-        state = self._state(run_id)
-        with self._lock:
-            cached = state.views.get(cache_key)
-        if cached is not None:
-            return cached
         if self._known_tools is None and self._perturbations:
             self.bind_tools(cache_key)
-        view = ToolView.identity(list(tools))
-        for p, seed in zip(self._perturbations, self._seeds, strict=True):
-            ctx = RunContext(run_id, seed, p.name, cache_key)
-            before = view
-            view = p.shape_tools(view, ctx)
-            if view != before:
-                self._log(run_id, p, seed, "tools", "*", "shape_tools", _view_diff(before, view))
-        view = view.with_shown_names_in_descriptions()
-        with self._lock:
-            view = state.views.setdefault(cache_key, view)
+
+        def build() -> ToolView:
+            view = ToolView.identity(list(tools))
+            for p, seed in zip(self._perturbations, self._seeds, strict=True):
+                ctx = RunContext(run_id, seed, p.name, cache_key)
+                before = view
+                view = p.shape_tools(view, ctx)
+                if view != before:
+                    diff = _view_diff(before, view)
+                    self._log(run_id, p, seed, "tools", "*", "shape_tools", diff)
+            return view.with_shown_names_in_descriptions()
+
+        view, built = self._log_book.view(run_id, cache_key, build)
+        if not built:
+            return view
         if self._monitor is not None:
             self._detect("observe_tools", run_id, view.specs)
         return view
@@ -378,11 +326,7 @@ class Shield:
 
     def decisions(self, run_id: str | None = None) -> list[Decision]:
         """Every decision taken, for one run or for all runs still kept, in order."""
-        with self._lock:
-            if run_id is not None:
-                state = self._runs.get(run_id)
-                return list(state.decisions) if state else []
-            return [d for s in self._runs.values() for d in s.decisions]
+        return self._log_book.decisions(run_id)
 
     def detections(self, run_id: str | None = None) -> list[Detection]:
         """The shifts the monitor detected, for one run or for all runs still logged."""
@@ -395,16 +339,11 @@ class Shield:
 
     def runs(self) -> list[str]:
         """The run ids still kept."""
-        with self._lock:
-            return list(self._runs)
+        return self._log_book.runs()
 
     def reset(self, run_id: str | None = None) -> None:
         """Forget one run's state and decisions, or every run's."""
-        with self._lock:
-            if run_id is None:
-                self._runs.clear()
-            else:
-                self._runs.pop(run_id, None)
+        self._log_book.reset(run_id)
 
     # Internals -------------------------------------------------------------------------------
 
@@ -424,29 +363,8 @@ class Shield:
             requested_tool=name, available_tools=", ".join(view.names)
         )
 
-    def _state(self, run_id: str) -> _RunState:
-        with self._lock:
-            state = self._runs.get(run_id)
-            if state is None:
-                state = self._runs[run_id] = _RunState()
-                while len(self._runs) > self._max_runs:
-                    self._runs.popitem(last=False)
-            else:
-                self._runs.move_to_end(run_id)
-            return state
-
     def _history(self, run_id: str, *, before_step: int, index: int) -> tuple[HistoryEntry, ...]:
-        """Calls of earlier steps, plus earlier attempts of this very call (a retry inside one
-        step, e.g. by retry middleware); never its siblings, so parallel calls stay
-        independent of thread order."""
-        state = self._state(run_id)
-        with self._lock:
-            entries = [
-                h
-                for h in state.history
-                if h.step < before_step or (h.step == before_step and h.index == index)
-            ]
-        return tuple(sorted(entries, key=lambda h: (h.step, h.index)))
+        return self._log_book.history(run_id, before_step=before_step, index=index)
 
     def _record(self, plan: CallPlan, result: Result) -> None:
         entry = HistoryEntry(
@@ -457,9 +375,7 @@ class Shield:
             result.is_error,
             plan.failed_by.name if plan.failed_by is not None else None,
         )
-        state = self._state(plan.run_id)
-        with self._lock:
-            state.history.append(entry)
+        self._log_book.record(plan.run_id, entry)
 
     def _observe_call(self, plan: CallPlan, result: Result) -> None:
         monitor = self._monitor
@@ -486,9 +402,7 @@ class Shield:
             monitor._failed("shield")
 
     def _logged(self, run_id: str, perturbation: str, key: str) -> bool:
-        state = self._state(run_id)
-        with self._lock:
-            return any(d.perturbation == perturbation and d.key == key for d in state.decisions)
+        return self._log_book.logged(run_id, perturbation, key)
 
     def _log(
         self,
@@ -503,9 +417,7 @@ class Shield:
         decision = Decision(
             run_id, surface, key, p.name, int(p.tier), p.params(), seed, action, detail
         )
-        state = self._state(run_id)
-        with self._lock:
-            state.decisions.append(decision)
+        self._log_book.log(decision)
 
 
 def _view_diff(before: ToolView, after: ToolView) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from agentshield._rng import derive_rng
 from agentshield.effects import Result
+from agentshield.plan import UNKNOWN_TOOL_TEMPLATE
 from agentshield.sandbox.world import Slot, Venue, World
-from agentshield.shield import UNKNOWN_TOOL_TEMPLATE
 from agentshield.trajectory import ToolSpec
 
 if TYPE_CHECKING:

@@ -24,7 +24,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from agentshield.effects import Result
 from agentshield.errors import ConfigError
-from agentshield.shield import Execute, Shield
+from agentshield.plan import Execute
+from agentshield.shield import Shield
 from agentshield.tracing import semconv as sc
 from agentshield.tracing.otlp import encode_line, encode_request
 from agentshield.tracing.recorder import Recorder
