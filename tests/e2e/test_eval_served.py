@@ -121,7 +121,6 @@ def test_agentshield_eval_against_the_served_model_writes_valid_reports(
     for e in report["episodes"]:
         served_error = "EndpointError" in (e["detail"] or "") and "HTTP 500" in e["detail"]
         assert (e["input_tokens"] or 0) > 0 or served_error, e
-    assert sum(e["input_tokens"] is not None for e in report["episodes"]) > episodes // 2
     assert report["summary"]
 
     failures = check_junit(ET.parse(out / "junit.xml").getroot())
