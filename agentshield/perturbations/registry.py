@@ -8,89 +8,43 @@ an array of such tables under ``[[perturbation]]``.
 
 from __future__ import annotations
 
-import re
-import threading
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import fields
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, TypeVar
 
+from agentshield._registry import Registry
 from agentshield.errors import ConfigError, UnknownPerturbationError
 from agentshield.perturbations.base import Perturbation
 from agentshield.selectors import selector_from_spec
 
 ENTRY_POINT_GROUP = "agentshield.perturbations"
-_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
+_REGISTRY: Registry[type[Perturbation]] = Registry(
+    "perturbation", Perturbation, ENTRY_POINT_GROUP, UnknownPerturbationError
+)
 P = TypeVar("P", bound=type[Perturbation])
-
-_registry: dict[str, type[Perturbation]] = {}
-_lock = threading.Lock()
-_entry_points_loaded = False
 
 
 def register(cls: P) -> P:
     """Class decorator: register a perturbation under its ``name`` (validated snake_case)."""
-    name = getattr(cls, "name", "")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(f"perturbation name {name!r} must be snake_case ([a-z0-9_])")
-    if not isinstance(cls, type) or not issubclass(cls, Perturbation):
-        raise ConfigError(f"{cls!r} is not a Perturbation subclass")
-    with _lock:
-        existing = _registry.get(name)
-        if existing is not None and existing is not cls:
-            raise ConfigError(
-                f"perturbation name {name!r} is already registered by "
-                f"{existing.__module__}.{existing.__qualname__}"
-            )
-        _registry[name] = cls
+    _REGISTRY.register(cls)
     return cls
-
-
-def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        cls = ep.load()
-        if getattr(cls, "name", None) != ep.name:
-            raise ConfigError(
-                f"entry point {ep.name!r} in group {ENTRY_POINT_GROUP!r} loads a class named "
-                f"{getattr(cls, 'name', None)!r}; the two must match"
-            )
-        register(cls)
 
 
 def registered() -> dict[str, type[Perturbation]]:
     """Every registered perturbation, built-in and third-party, by name."""
-    _load_entry_points()
-    with _lock:
-        return dict(sorted(_registry.items(), key=lambda kv: (int(kv[1].tier), kv[0])))
+    return _REGISTRY.registered()
 
 
 def get(name: str) -> type[Perturbation]:
     """The class registered under ``name``; the error lists the valid names."""
-    known = registered()
-    try:
-        return known[name]
-    except KeyError:
-        raise UnknownPerturbationError(
-            f"unknown perturbation {name!r}; valid names: {', '.join(known)}"
-        ) from None
+    return _REGISTRY.get(name)
 
 
 def create(name: str, **params: Any) -> Perturbation:
     """Build a perturbation by name with keyword parameters (``when`` may be a spec dict)."""
-    cls = get(name)
-    valid = {f.name for f in fields(cls)}
-    unknown = sorted(set(params) - valid)
-    if unknown:
-        raise ConfigError(
-            f"perturbation {name!r} has no parameter {unknown[0]!r}; valid: {sorted(valid)}"
-        )
+    cls = _REGISTRY.check_params(name, params)
     if "when" in params:
         params["when"] = selector_from_spec(params["when"])
     try:
@@ -145,14 +99,4 @@ def build_all(specs: Iterable[Perturbation | Mapping[str, Any]]) -> list[Perturb
 
 def _reset_for_tests(snapshot: Mapping[str, type[Perturbation]]) -> Callable[[], None]:
     """Replace the registry contents; return a function restoring the previous ones."""
-    with _lock:
-        before = dict(_registry)
-        _registry.clear()
-        _registry.update(snapshot)
-
-    def restore() -> None:
-        with _lock:
-            _registry.clear()
-            _registry.update(before)
-
-    return restore
+    return _REGISTRY.replace(snapshot)

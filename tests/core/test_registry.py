@@ -105,14 +105,14 @@ def plugin_dist(tmp_path: Path) -> Iterator[None]:
     )
     sys.path.insert(0, str(tmp_path))
     restore = registry._reset_for_tests(dict(registry.registered()))
-    registry._entry_points_loaded = False
+    registry._REGISTRY.entry_points_loaded = False
     try:
         yield
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("shout_plugin", None)
         restore()
-        registry._entry_points_loaded = True
+        registry._REGISTRY.entry_points_loaded = True
 
 
 @pytest.mark.usefixtures("plugin_dist")

@@ -149,13 +149,12 @@ def test_registry_validates_and_builds(profile: Profile) -> None:
         class Bad(Detector):
             name: ClassVar[str] = "Bad-Name"
 
-    restore = dict(detector_registry._registry)
+    restore = detector_registry._REGISTRY.replace(detector_registry.registered())
     try:
         register(Exploding)
         assert "exploding_test_detector" in registered()
     finally:
-        detector_registry._registry.clear()
-        detector_registry._registry.update(restore)
+        restore()
 
 
 def _execute(name: str, args: Mapping[str, Any]) -> Result:
