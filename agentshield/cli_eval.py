@@ -41,6 +41,9 @@ def eval_cmd(
     api_key_env: Annotated[
         str, typer.Option(help="environment variable holding the endpoint's API key")
     ] = "OPENAI_API_KEY",
+    max_tokens: Annotated[
+        int, typer.Option(help="longest model reply, in tokens (with --base-url)", min=1)
+    ] = 512,
     adapter: Annotated[
         Path | None,
         typer.Option(help="a LoRA adapter folder for the embedded model (default: the baseline)"),
@@ -117,6 +120,7 @@ def _evaluate(opts: dict[str, Any]) -> int:
         api_key_env=opts["api_key_env"],
         name=opts["name"],
         adapter=None if opts["adapter"] is None else str(opts["adapter"]),
+        max_tokens=opts["max_tokens"],
     )
     entries = load_suite(opts["suite"])
     domains = DOMAINS if opts["domain"] == "all" else (opts["domain"],)

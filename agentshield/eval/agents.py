@@ -83,6 +83,7 @@ def resolve_agent(
     api_key_env: str = "OPENAI_API_KEY",
     name: str | None = None,
     adapter: str | None = None,
+    max_tokens: int = 512,
 ) -> Agent:
     """The agent to evaluate (see the module docstring).
 
@@ -99,7 +100,9 @@ def resolve_agent(
             raise ConfigError("--base-url needs --model (the model name the server serves)")
         from agentshield.eval.openai_agent import OpenAIPolicy
 
-        policy = OpenAIPolicy(base_url=base_url, model=model, api_key_env=api_key_env)
+        policy = OpenAIPolicy(
+            base_url=base_url, model=model, api_key_env=api_key_env, max_tokens=max_tokens
+        )
         return PolicyAgent(policy, name=name or model)
     if agent is None:
         raise ConfigError("choose an agent: --agent oracle|brittle|module:attr, or --base-url")

@@ -94,6 +94,8 @@ def test_agentshield_eval_against_the_served_model_writes_valid_reports(
         "4",
         "--max-steps",
         "2",
+        "--max-tokens",
+        "128",
         "--timeout-s",
         "60",
         "--traces",
