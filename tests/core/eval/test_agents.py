@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -42,6 +43,6 @@ def test_builtin_names_and_module_attr_targets() -> None:
         ({"base_url": "http://x/v1", "model": "m", "adapter": "a"}, "a served model"),
     ],
 )
-def test_wrong_choices_say_what_to_do(kwargs: dict[str, str], message: str) -> None:
+def test_wrong_choices_say_what_to_do(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         resolve_agent(**kwargs)
