@@ -46,6 +46,9 @@ MAX_CALLS = 256
 MAX_OBSERVED_CHARS = 65_536
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 @dataclass(frozen=True)
 class Finding:
     """What a hook reports: a verdict, a score in [0, 1], details, and a ``subject`` (a tool
@@ -209,8 +212,14 @@ class CallEvent:
     def signature(self) -> str:
         """The call's identity for loop detection: tool name and canonical arguments."""
         if self._signature is None:
-            args = json.dumps(self.call.args, sort_keys=True, default=str)
-            self._signature = f"{self.call.name}:{args}"
+            args = self.call.args
+            if all(isinstance(v, _SCALARS) for v in args.values()):
+                # Flat arguments (the usual case): a sorted repr is canonical and ~4x cheaper
+                # than JSON on the per-call path.
+                canon = repr(sorted(args.items()))
+            else:
+                canon = json.dumps(args, sort_keys=True, default=str)
+            self._signature = f"{self.call.name}:{canon}"
         return self._signature
 
     @property
