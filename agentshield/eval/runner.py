@@ -175,8 +175,9 @@ async def _episode(
     started = time.perf_counter()
     # The agent bounds its own episode; this outer bound catches one that does not.
     hard_limit = None if timeout_s is None else timeout_s * 1.5 + 5.0
+    limit = asyncio.timeout(hard_limit)
     try:
-        async with asyncio.timeout(hard_limit):
+        async with limit:
             traj = await agent.arun(
                 env,
                 task,
@@ -186,8 +187,12 @@ async def _episode(
                 recorder=recorder,
                 timeout_s=timeout_s,
             )
-    except Exception as exc:  # the agent crashed: its episode fails, the run goes on
-        return _crashed(job, run_id, episode_seed, env, shield, exc, time.perf_counter() - started)
+    except Exception as exc:  # the agent crashed or hung: its episode fails, the run goes on
+        detail = f"agent error: {type(exc).__name__}: {exc}"
+        if isinstance(exc, TimeoutError) and limit.expired():
+            detail = f"the agent ignored its {timeout_s:g} s limit; stopped after {hard_limit:g} s"
+        took = time.perf_counter() - started
+        return _crashed(job, run_id, episode_seed, env, shield, detail, took)
     meta = traj.metadata
     return EpisodeResult(
         run_id=run_id,
@@ -218,7 +223,7 @@ def _crashed(
     seed: int,
     env: Environment,
     shield: Shield | None,
-    exc: Exception,
+    detail: str,
     duration_s: float,
 ) -> EpisodeResult:
     from agentshield.sandbox.judging import expected_status
@@ -241,7 +246,7 @@ def _crashed(
         input_tokens=None,
         output_tokens=None,
         duration_s=round(duration_s, 4),
-        detail=f"agent error: {type(exc).__name__}: {exc}",
+        detail=detail,
     )
 
 

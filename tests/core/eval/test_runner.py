@@ -142,3 +142,18 @@ def test_episode_results_round_trip() -> None:
     [result] = run_suite(PolicyAgent(OracleAgent()), TASKS[:1], [])
     assert EpisodeResult.from_dict(result.to_dict()) == result
     assert result.to_dict()["correct"] is True
+
+
+class _Stubborn:
+    """An agent that ignores the timeout it is given."""
+
+    name = "stubborn"
+
+    async def arun(self, env: Any, task: Any, **options: Any) -> Any:
+        await asyncio.sleep(60)
+
+
+def test_an_agent_ignoring_its_timeout_is_stopped_by_the_runner() -> None:
+    results = asyncio.run(arun_suite(_Stubborn(), TASKS[:2], [], timeout_s=0.01))
+    assert [r.status for r in results] == ["failure"] * 2
+    assert results[0].detail == "the agent ignored its 0.01 s limit; stopped after 5.015 s"
