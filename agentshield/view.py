@@ -51,6 +51,8 @@ class ShownTool:
     def stale_args(self, args: Mapping[str, Any]) -> list[str]:
         """Keys of ``args`` that are the old names of renamed parameters (a renamed API
         rejects them, so the model must use the names it is shown)."""
+        if not self.arg_map:  # every call passes here: the common case costs nothing
+            return []
         old = set(self.arg_map.values()) - set(self.arg_map)
         return sorted(k for k in args if k in old)
 

@@ -7,8 +7,8 @@ Every method is a no-op without a recorder, so the episode drivers call them unc
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING, Any, Protocol
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from agentshield.effects import Result
 from agentshield.trajectory import Trajectory
@@ -17,10 +17,6 @@ if TYPE_CHECKING:
     from agentshield.sandbox.episode import Turn, _Call, _Episode, _Step
     from agentshield.tracing import Recorder
     from agentshield.tracing.handles import ChatHandle, RunHandle, ToolHandle
-
-
-class _Done(Protocol):
-    def done(self, value: Any) -> None: ...
 
 
 class _ChatSpan:
@@ -51,7 +47,6 @@ class EpisodeTrace:
 
     def __init__(self, recorder: Recorder | None, episode: _Episode, agent_name: str) -> None:
         self.recorder, self.episode, self.agent_name = recorder, episode, agent_name
-        self.model = agent_name
         self._run: RunHandle | None = None
 
     @contextmanager
@@ -72,7 +67,7 @@ class EpisodeTrace:
             yield _ChatSpan(None)
             return
         with self.recorder.chat(
-            self.episode.run_id, model=self.model, messages=need.messages, tools=need.tools
+            self.episode.run_id, model=self.agent_name, messages=need.messages, tools=need.tools
         ) as handle:
             yield _ChatSpan(handle)
 
@@ -82,16 +77,13 @@ class EpisodeTrace:
             yield _ToolSpan(None)
             return
         shown = self.episode.view.find(need.call.name)
-        with ExitStack() as stack:
-            handle = stack.enter_context(
-                self.recorder.tool_call(
-                    self.episode.run_id,
-                    call_id=need.call.id,
-                    shown_name=need.call.name,
-                    real_name=shown.real if shown is not None else None,
-                    args=need.call.args,
-                )
-            )
+        with self.recorder.tool_call(
+            self.episode.run_id,
+            call_id=need.call.id,
+            shown_name=need.call.name,
+            real_name=shown.real if shown is not None else None,
+            args=need.call.args,
+        ) as handle:
             yield _ToolSpan(handle)
 
     def finish(self, trajectory: Trajectory) -> None:
