@@ -115,10 +115,6 @@ def _bars(title: str, labels: Sequence[str], series: Sequence[_Series]) -> str:
     return "\n".join(out)
 
 
-def _groups(s: Summary) -> list[GroupMetrics]:
-    return [g for g in (s.clean, *s.tiers) if g is not None]
-
-
 def _table(groups: Sequence[GroupMetrics], caption: str) -> str:
     head = (
         "<tr><th>group</th><th>episodes</th><th>success</th><th>Δ vs clean</th>"
@@ -173,7 +169,7 @@ def _meta(report: Report) -> str:
 
 def _single(report: Report) -> str:
     s = report.summary
-    groups = _groups(s)
+    groups = s.groups(shifts=False)
     labels = [g.name for g in s.tiers]
     clean = s.clean.rates["success"] if s.clean else None
     plots = [
@@ -217,14 +213,12 @@ def _single(report: Report) -> str:
 
 def _compare(a: Report, b: Report) -> str:
     sa, sb = a.summary, b.summary
-    names = [g.name for g in _groups(sa)]
-    names += [g.name for g in _groups(sb) if g.name not in names]
+    names = [g.name for g in sa.groups(shifts=False)]
+    names += [g.name for g in sb.groups(shifts=False) if g.name not in names]
 
     def pick(s: Summary, name: str, metric: str) -> Rate | None:
-        for g in _groups(s) + s.perturbations:
-            if g.name == name:
-                return g.rates[metric]
-        return None
+        g = s.group(name)
+        return None if g is None else g.rates[metric]
 
     plots = [
         _bars(
@@ -270,8 +264,8 @@ def _compare(a: Report, b: Report) -> str:
         f"<h2>Side by side</h2><table><thead><tr><th>group</th><th>success A</th>"
         f"<th>success B</th><th>B − A</th><th>tool errors A</th><th>tool errors B</th></tr>"
         f"</thead><tbody>{''.join(rows)}</tbody></table>"
-        f"<h2>A: {escape(a.agent)}</h2>{_table(_groups(sa), 'A')}"
-        f"<h2>B: {escape(b.agent)}</h2>{_table(_groups(sb), 'B')}"
+        f"<h2>A: {escape(a.agent)}</h2>{_table(sa.groups(shifts=False), 'A')}"
+        f"<h2>B: {escape(b.agent)}</h2>{_table(sb.groups(shifts=False), 'B')}"
     )
 
 

@@ -193,12 +193,21 @@ class Summary:
             "overall": self.overall.to_dict(),
         }
 
+    def groups(self, *, shifts: bool = True) -> list[GroupMetrics]:
+        """Clean (when run), then each tier, then (with ``shifts``) each shift."""
+        found = [self.clean] if self.clean is not None else []
+        return [*found, *self.tiers, *(self.perturbations if shifts else ())]
+
+    def group(self, name: str) -> GroupMetrics | None:
+        """The group called ``name`` (``clean``, a tier label, a shift, ``overall``)."""
+        return next((g for g in (*self.groups(), self.overall) if g.name == name), None)
+
     def success(self, name: str) -> float | None:
         """The success rate of the group called ``name`` (``clean``, a tier label, a shift)."""
-        for g in (self.clean, *self.tiers, *self.perturbations, self.overall):
-            if g is not None and g.name == name:
-                return g.rates["success"].value
-        raise KeyError(name)
+        g = self.group(name)
+        if g is None:
+            raise KeyError(name)
+        return g.rates["success"].value
 
 
 def summarize(results: Iterable[EpisodeResult]) -> Summary:

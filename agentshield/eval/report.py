@@ -11,14 +11,14 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from agentshield.errors import ConfigError
-from agentshield.eval.metrics import Summary, summarize
+from agentshield.eval.metrics import GroupMetrics, Summary, summarize
 from agentshield.eval.runner import CLEAN, EpisodeResult
 
 __all__ = ["REPORT_SCHEMA", "Report", "load_report", "write_atomic"]
@@ -172,30 +172,17 @@ def _failure_text(e: EpisodeResult) -> str:
 def compare_rows(a: Report, b: Report) -> list[dict[str, Any]]:
     """Group by group success (and tool-error) rates of two reports, for side-by-side views."""
     sa, sb = a.summary, b.summary
-    rows = []
-    for group in _group_names(sa, sb):
-        ra, rb = _rates(sa, group), _rates(sb, group)
-        rows.append({"name": group, "a": ra, "b": rb})
-    return rows
+    names = dict.fromkeys(g.name for s in (sa, sb) for g in s.groups())
+    return [{"name": n, "a": _rates(sa.group(n)), "b": _rates(sb.group(n))} for n in names]
 
 
-def _group_names(*summaries: Summary) -> Sequence[str]:
-    names: list[str] = []
-    for s in summaries:
-        for g in (s.clean, *s.tiers, *s.perturbations):
-            if g is not None and g.name not in names:
-                names.append(g.name)
-    return names
-
-
-def _rates(s: Summary, name: str) -> dict[str, Any] | None:
-    for g in (s.clean, *s.tiers, *s.perturbations):
-        if g is not None and g.name == name:
-            return {
-                "group": g.group,
-                "episodes": g.episodes,
-                "success": g.rates["success"].value,
-                "tool_error": g.rates["tool_error"].value,
-                "refusal": g.rates["refusal"].value,
-            }
-    return None
+def _rates(g: GroupMetrics | None) -> dict[str, Any] | None:
+    if g is None:
+        return None
+    return {
+        "group": g.group,
+        "episodes": g.episodes,
+        "success": g.rates["success"].value,
+        "tool_error": g.rates["tool_error"].value,
+        "refusal": g.rates["refusal"].value,
+    }

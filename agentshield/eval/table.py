@@ -29,7 +29,7 @@ def summary_table(report: Report, *, per_shift: bool = False) -> Table:
     interval and drop against clean, tool errors, refusals on unsolvable tasks, recovery
     after injected errors, pass^k (with repeats) and mean steps. The HTML report has more."""
     s = report.summary
-    groups = [g for g in (s.clean, *s.tiers, *(s.perturbations if per_shift else ())) if g]
+    groups = s.groups(shifts=per_shift)
     with_k = any(g.rates["pass_k"].n for g in groups)
     table = Table(
         title=f"AgentShield evaluation: {report.agent}",
