@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agentshield.eval.suite import SuiteEntry, eval_seed
 from agentshield.sandbox.base import Environment
 from agentshield.sandbox.episode import AsyncPolicy, Policy, arun_episode
+from agentshield.sandbox.judging import expected_status
 from agentshield.sandbox.tasks import Task, make_environment
 from agentshield.shield import Shield
 from agentshield.trajectory import Trajectory
@@ -191,43 +192,37 @@ async def _episode(
         detail = f"agent error: {type(exc).__name__}: {exc}"
         if isinstance(exc, TimeoutError) and limit.expired():
             detail = f"the agent ignored its {timeout_s:g} s limit; stopped after {hard_limit:g} s"
-        took = time.perf_counter() - started
-        return _crashed(job, run_id, episode_seed, env, shield, detail, took)
+        right = expected_status(task, env, shield=shield, run_id=run_id)
+        return _result(job, run_id, episode_seed, started, right, "failure", {}, detail=detail)
     meta = traj.metadata
-    return EpisodeResult(
-        run_id=run_id,
-        task_id=task.id,
-        domain=task.domain,
-        kind=task.kind,
-        perturbation=job.label,
-        tier=int(job.entry.tier) if job.entry is not None else 0,
-        repeat=job.repeat,
-        seed=episode_seed,
-        expected=str(meta["expected"]),
-        status=traj.outcome.status,
-        steps=int(meta.get("steps", 0)),
-        tool_calls=int(meta.get("tool_calls", 0)),
-        invalid_calls=int(meta.get("invalid_calls", 0)),
-        injected_errors=int(meta.get("injected_errors", 0)),
-        input_tokens=meta.get("input_tokens"),
-        output_tokens=meta.get("output_tokens"),
-        duration_s=round(time.perf_counter() - started, 4),
-        answer=traj.outcome.answer,
-        detail=traj.outcome.detail,
+    outcome = traj.outcome
+    expected = str(meta["expected"])
+    return _result(
+        job,
+        run_id,
+        episode_seed,
+        started,
+        expected,
+        outcome.status,
+        meta,
+        answer=outcome.answer,
+        detail=outcome.detail,
     )
 
 
-def _crashed(
+def _result(
     job: _Job,
     run_id: str,
     seed: int,
-    env: Environment,
-    shield: Shield | None,
-    detail: str,
-    duration_s: float,
+    started: float,
+    expected: str,
+    status: str,
+    meta: Mapping[str, Any],
+    *,
+    answer: str | None = None,
+    detail: str | None = None,
 ) -> EpisodeResult:
-    from agentshield.sandbox.judging import expected_status
-
+    """One episode's result from its job and its trajectory's metadata counts."""
     return EpisodeResult(
         run_id=run_id,
         task_id=job.task.id,
@@ -237,15 +232,16 @@ def _crashed(
         tier=int(job.entry.tier) if job.entry is not None else 0,
         repeat=job.repeat,
         seed=seed,
-        expected=expected_status(job.task, env, shield=shield, run_id=run_id),
-        status="failure",
-        steps=0,
-        tool_calls=0,
-        invalid_calls=0,
-        injected_errors=0,
-        input_tokens=None,
-        output_tokens=None,
-        duration_s=round(duration_s, 4),
+        expected=expected,
+        status=status,
+        steps=int(meta.get("steps", 0)),
+        tool_calls=int(meta.get("tool_calls", 0)),
+        invalid_calls=int(meta.get("invalid_calls", 0)),
+        injected_errors=int(meta.get("injected_errors", 0)),
+        input_tokens=meta.get("input_tokens"),
+        output_tokens=meta.get("output_tokens"),
+        duration_s=round(time.perf_counter() - started, 4),
+        answer=answer,
         detail=detail,
     )
 
