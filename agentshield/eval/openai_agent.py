@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentshield import settings
 from agentshield.errors import ConfigError, EndpointError, EndpointUnreachableError
-from agentshield.sandbox.episode import Turn
+from agentshield.sandbox.policy import Turn
 from agentshield.trajectory import Message, ToolCall, ToolSpec
 
 if TYPE_CHECKING:

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from agentshield.eval.suite import SuiteEntry, eval_seed
 from agentshield.sandbox.base import Environment
-from agentshield.sandbox.episode import AsyncPolicy, Policy, arun_episode
+from agentshield.sandbox.episode import arun_episode
 from agentshield.sandbox.judging import expected_status
+from agentshield.sandbox.policy import AsyncPolicy, Policy
 from agentshield.sandbox.tasks import Task, make_environment
 from agentshield.shield import Shield
 from agentshield.trajectory import Trajectory

@@ -18,9 +18,6 @@ from agentshield.sandbox.base import Booking, Environment, contains_fact
 from agentshield.sandbox.episode import (
     SYSTEM_PROMPT,
     TOOL_ERROR_TEMPLATE,
-    AsyncPolicy,
-    Policy,
-    Turn,
     arun_episode,
     run_episode,
 )
@@ -28,6 +25,7 @@ from agentshield.sandbox.judging import classify_answer, expected_status, judge
 from agentshield.sandbox.medical import MedicalEnvironment
 from agentshield.sandbox.oracle import OracleAgent
 from agentshield.sandbox.poi import PoiEnvironment
+from agentshield.sandbox.policy import AsyncPolicy, Policy, Turn
 from agentshield.sandbox.tasks import (
     DOMAINS,
     SIZES,

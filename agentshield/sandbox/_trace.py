@@ -14,7 +14,8 @@ from agentshield.effects import Result
 from agentshield.trajectory import Trajectory
 
 if TYPE_CHECKING:
-    from agentshield.sandbox.episode import Turn, _Call, _Episode, _Step
+    from agentshield.sandbox.episode import _Call, _Episode, _Step
+    from agentshield.sandbox.policy import Turn
     from agentshield.tracing import Recorder
     from agentshield.tracing.handles import ChatHandle, RunHandle, ToolHandle
 

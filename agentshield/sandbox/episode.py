@@ -18,15 +18,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
-from collections.abc import Awaitable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from agentshield.effects import Result
 from agentshield.errors import InjectedFault
 from agentshield.sandbox._trace import EpisodeTrace
 from agentshield.sandbox.base import Environment
 from agentshield.sandbox.judging import expected_status, judge
+from agentshield.sandbox.policy import AsyncPolicy, Policy, Turn
 from agentshield.sandbox.tasks import Task
 from agentshield.shield import Shield
 from agentshield.trajectory import (
@@ -51,33 +52,6 @@ SYSTEM_PROMPT = (
 )
 #: How the sandbox's tools reject arguments (whatever format an observation shift gives it).
 _INVALID_ARGS = re.compile(r"invalid_argument")
-
-
-@dataclass(frozen=True)
-class Turn:
-    """A policy's reply with what the model reports about it (all optional)."""
-
-    message: Message
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    model: str | None = None
-
-
-class Policy(Protocol):
-    """Anything that, given the conversation and the tools shown, returns the next assistant
-    message (with tool calls, or the final answer), optionally as a :class:`Turn`."""
-
-    def __call__(
-        self, messages: Sequence[Message], tools: Sequence[ToolSpec]
-    ) -> Message | Turn: ...
-
-
-class AsyncPolicy(Protocol):
-    """The async form of :class:`Policy` (a model behind an endpoint, a batched local model)."""
-
-    def __call__(
-        self, messages: Sequence[Message], tools: Sequence[ToolSpec]
-    ) -> Awaitable[Message | Turn]: ...
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Fast local inference for evaluation: a batched, prefix-cached policy over a local model.
 
-:class:`LocalPolicy` is an :class:`~agentshield.sandbox.episode.AsyncPolicy`: awaited by many
+:class:`LocalPolicy` is an :class:`~agentshield.sandbox.policy.AsyncPolicy`: awaited by many
 concurrent episodes (``asyncio.gather`` over ``arun_episode``), it collects the requests
 that arrive within ``batch_window_s`` (up to ``max_batch``) and generates them together in one
 ``generate`` call, in a worker thread so the event loop keeps running tool calls meanwhile.
@@ -18,7 +18,7 @@ that arrive within ``batch_window_s`` (up to ``max_batch``) and generates them t
 * **Tool calls** are parsed with :func:`~agentshield_trainer.template.parse_tool_calls` into
   :class:`~agentshield.trajectory.Message` / :class:`~agentshield.trajectory.ToolCall`;
   malformed blocks stay in the text, so the episode sees the model's real answer. Each reply
-  is a :class:`~agentshield.sandbox.episode.Turn` with token counts.
+  is a :class:`~agentshield.sandbox.policy.Turn` with token counts.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentshield.sandbox.episode import Turn
+from agentshield.sandbox.policy import Turn
 from agentshield.trajectory import Message, ToolCall, ToolSpec
 from agentshield_trainer.render import resolve_chat_template
 from agentshield_trainer.template import END_OF_TURN, parse_tool_calls

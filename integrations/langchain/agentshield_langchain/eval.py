@@ -38,7 +38,8 @@ from pydantic import ConfigDict, Field
 
 from agentshield import Shield, ToolSpec, Trajectory
 from agentshield.sandbox import SYSTEM_PROMPT, Environment, Task
-from agentshield.sandbox.episode import Turn, episode_from_messages
+from agentshield.sandbox.episode import episode_from_messages
+from agentshield.sandbox.policy import Turn
 from agentshield_langchain._tracing import to_messages
 from agentshield_langchain.middleware import ShieldMiddleware
 from agentshield_langchain.tools import shield_tools
