@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 _DOMAINS = ("poi", "medical", "all")
+#: Tasks per domain, episodes at once and the limit per episode for the embedded model when
+#: not given: the default suite then runs in under 10 minutes on a 2-core CPU (README
+#: "Hardening loop"); an episode waits for the batches of the others, hence the long limit.
+EMBEDDED_TASKS, EMBEDDED_CONCURRENCY, EMBEDDED_TIMEOUT_S = 2, 16, 600.0
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -31,7 +35,8 @@ def eval_cmd(
         str | None,
         typer.Option(
             help="oracle | brittle | embedded | module:attr (a graph factory build(tools, "
-            "middleware=()), a policy, or an object with arun)"
+            "middleware=()), a policy, or an object with arun); default: embedded, the "
+            "embedded baseline model"
         ),
     ] = None,
     base_url: Annotated[
@@ -46,7 +51,17 @@ def eval_cmd(
     ] = 512,
     adapter: Annotated[
         Path | None,
-        typer.Option(help="a LoRA adapter folder for the embedded model (default: the baseline)"),
+        typer.Option(
+            help="a LoRA adapter folder for the embedded model (default: the shipped "
+            "baseline; none: the untuned model)"
+        ),
+    ] = None,
+    base_model: Annotated[
+        Path | None,
+        typer.Option(
+            help="with --agent embedded: a local model folder to run instead of the embedded "
+            "SmolLM2 (no adapter unless --adapter)"
+        ),
     ] = None,
     name: Annotated[str | None, typer.Option(help="the agent's name in reports")] = None,
     suite: Annotated[
@@ -59,11 +74,29 @@ def eval_cmd(
     domain: Annotated[str, typer.Option(help="poi | medical | all")] = "all",
     split: Annotated[str, typer.Option(help="task split: test | train")] = "test",
     tasks: Annotated[
-        int | None, typer.Option(help="tasks per domain (default: the whole split)", min=1)
+        int | None,
+        typer.Option(
+            help=f"tasks per domain (default: the whole split; {EMBEDDED_TASKS} for the "
+            "embedded model)",
+            min=1,
+        ),
     ] = None,
     repeats: Annotated[int, typer.Option(help="runs per task and shift (pass^k)", min=1)] = 1,
-    concurrency: Annotated[int, typer.Option(help="episodes at once", min=1)] = 8,
-    timeout_s: Annotated[float, typer.Option(help="limit per episode, seconds", min=0.1)] = 120.0,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            help=f"episodes at once (default: 8; {EMBEDDED_CONCURRENCY} for the embedded model)",
+            min=1,
+        ),
+    ] = None,
+    timeout_s: Annotated[
+        float | None,
+        typer.Option(
+            help=f"limit per episode, seconds (default: 120; {EMBEDDED_TIMEOUT_S:.0f} for the "
+            "embedded model)",
+            min=0.1,
+        ),
+    ] = None,
     max_steps: Annotated[int, typer.Option(help="model steps per episode", min=1)] = 20,
     seed: Annotated[int, typer.Option(help="evaluation seed", min=0)] = 0,
     out: Annotated[
@@ -104,7 +137,7 @@ def eval_cmd(
 
 
 def _evaluate(opts: dict[str, Any]) -> int:
-    from agentshield.eval.agents import resolve_agent
+    from agentshield.eval.agents import EMBEDDED, resolve_agent
     from agentshield.eval.report import Report
     from agentshield.eval.runner import run_suite
     from agentshield.eval.suite import load_suite
@@ -120,9 +153,16 @@ def _evaluate(opts: dict[str, Any]) -> int:
         api_key_env=opts["api_key_env"],
         name=opts["name"],
         adapter=None if opts["adapter"] is None else str(opts["adapter"]),
+        base_model=None if opts["base_model"] is None else str(opts["base_model"]),
         max_tokens=opts["max_tokens"],
     )
     entries = load_suite(opts["suite"])
+    if opts["agent"] in (None, EMBEDDED) and opts["base_url"] is None:
+        opts["tasks"] = opts["tasks"] or EMBEDDED_TASKS
+        opts["concurrency"] = opts["concurrency"] or EMBEDDED_CONCURRENCY
+        opts["timeout_s"] = opts["timeout_s"] or EMBEDDED_TIMEOUT_S
+    opts["concurrency"] = opts["concurrency"] or 8
+    opts["timeout_s"] = opts["timeout_s"] or 120.0
     domains = DOMAINS if opts["domain"] == "all" else (opts["domain"],)
     task_list = [t for d in domains for t in generate_tasks(d, opts["split"], n=opts["tasks"])]
     tracing = None

@@ -1,8 +1,8 @@
 """Benchmark: concurrent episodes on one local model, batched vs one at a time.
 
 Run with ``python benchmarks/local_inference.py [--model embedded|tiny] [--episodes N]
-[--max-new-tokens T] [--rounds R] [--threads K]``. Every variant runs the same clean
-point-of-interest test tasks through the sandbox's async episode loop
+[--max-new-tokens T] [--rounds R] [--threads K] [--adapter DIR|none]``. Every variant runs
+the same clean point-of-interest test tasks through the sandbox's async episode loop
 (:func:`agentshield.sandbox.arun_episode`) on the same loaded model, in this one process,
 alternating variants round by round:
 
@@ -12,13 +12,15 @@ alternating variants round by round:
 * ``one at a time + prefix cache``: the same, with the tools prompt's keys/values reused;
 * ``batched``: all episodes at once (``asyncio.gather``), their model steps generated
   together (``max_batch=N``), without the prefix cache;
-* ``batched + prefix cache``: the same with the cache — what :class:`LocalPolicy` does by
-  default.
+* ``batched + tools cache``: the same with the tools prompt's keys/values reused;
+* ``batched + tools + conversation caches``: also each step's prompt kept for the episode's
+  next step — what :class:`LocalPolicy` does by default.
 
 A fresh policy per variant and round, so each starts with a cold prefix cache. Greedy
 decoding: every variant must produce the same trajectories (checked). ``--model embedded``
-uses SmolLM2-135M-Instruct from the cache (``agentshield models pull`` first; untuned, it
-mostly answers in prose, so episodes are short); ``--model tiny`` the random-init test model
+uses SmolLM2-135M-Instruct from the cache (``agentshield models pull`` first) with the shipped
+baseline adapter, so episodes make several tool calls (``--adapter none``: untuned, it mostly
+answers in prose in one step); ``--model tiny`` the random-init test model
 (labelled as such in the output). ``--threads`` defaults to 1: on a shared 2-core machine two
 torch threads fighting other processes for the cores ran up to 10× slower and erratic.
 """
@@ -43,16 +45,21 @@ from agentshield_trainer.adapters import load_model
 from agentshield_trainer.embedded import PROVENANCE_NAME, embedded_model_dir
 from agentshield_trainer.local_policy import LocalPolicy
 
+_OFF = {"prefix_cache_size": 0}
+_TOOLS = {"prefix_cache_size": 8, "conversation_cache_size": 0}
+_BOTH = {"prefix_cache_size": 8, "conversation_cache_size": None}
 VARIANTS: dict[str, dict[str, Any]] = {
-    "one at a time": {"concurrent": False, "prefix_cache_size": 0},
-    "one at a time + prefix cache": {"concurrent": False, "prefix_cache_size": 8},
-    "batched": {"concurrent": True, "prefix_cache_size": 0},
-    "batched + prefix cache": {"concurrent": True, "prefix_cache_size": 8},
+    "one at a time": {"concurrent": False, **_OFF},
+    "one at a time + both caches": {"concurrent": False, **_BOTH},
+    "batched": {"concurrent": True, **_OFF},
+    "batched + tools cache": {"concurrent": True, **_TOOLS},
+    "batched + tools + conversation caches (default)": {"concurrent": True, **_BOTH},
 }
+DEFAULT = "batched + tools + conversation caches (default)"
 
 
 async def run_variant(
-    loaded: Any, tasks: list[Any], *, concurrent: bool, prefix_cache_size: int, max_new: int
+    loaded: Any, tasks: list[Any], *, concurrent: bool, max_new: int, **caches: Any
 ) -> tuple[float, list[Trajectory], LocalPolicy]:
     """Run every task once; return the wall time, the trajectories and the policy."""
     policy = LocalPolicy(
@@ -60,7 +67,7 @@ async def run_variant(
         loaded.tokenizer,
         max_new_tokens=max_new,
         max_batch=len(tasks) if concurrent else 1,
-        prefix_cache_size=prefix_cache_size,
+        **caches,
     )
 
     def episode(task: Any) -> Any:
@@ -81,6 +88,9 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--adapter", default=None, help="adapter folder, or none (default: the baseline)"
+    )
     args = parser.parse_args()
 
     import torch
@@ -92,16 +102,24 @@ def main() -> None:
             folder = embedded_model_dir()
             if not (folder / PROVENANCE_NAME).is_file():
                 raise SystemExit("run `agentshield models pull` first (or use --model tiny)")
-            label = "SmolLM2-135M-Instruct (embedded)"
+            from agentshield_trainer.baseline import BASELINE_DIR
+
+            adapter = str(BASELINE_DIR) if args.adapter is None else args.adapter
+            label = "SmolLM2-135M-Instruct (embedded)" + (
+                "" if adapter == "none" else f" + {Path(adapter).name}"
+            )
         else:
             from agentshield_trainer.tiny import build_tiny_model
 
             folder = build_tiny_model(Path(tmp) / "tiny")
             label = "tiny random-init Qwen2 (test model, NOT the embedded model)"
-        loaded = load_model(str(folder), device="cpu", dtype="float32")
+            adapter = "none"
+        loaded = load_model(
+            str(folder), None if adapter == "none" else adapter, device="cpu", dtype="float32"
+        )
         tasks = list(generate_tasks("poi", "test", n=args.episodes))
         # Warm-up (first-call costs of generate and stop strings), not timed.
-        asyncio.run(run_variant(loaded, tasks[:2], concurrent=True, prefix_cache_size=8, max_new=4))
+        asyncio.run(run_variant(loaded, tasks[:2], concurrent=True, max_new=4, **_BOTH))
         times: dict[str, list[float]] = {name: [] for name in VARIANTS}
         stats: dict[str, Any] = {}
         reference: list[Any] | None = None
@@ -134,7 +152,7 @@ def main() -> None:
             f"{base / median:.2f}×",
         )
     console.print(table)
-    s = stats["batched + prefix cache"]
+    s = stats[DEFAULT]
     console.print(
         f"model steps: {s.requests}, prompt tokens {s.input_tokens} ({s.cached_tokens} from the "
         f"prefix cache), generated {s.output_tokens}; max_new_tokens {args.max_new_tokens}; "

@@ -7,10 +7,12 @@ model behind an OpenAI-compatible endpoint.
   resolver accepts — ``agentshield-langchain`` accepts a LangGraph graph factory taking the
   tools.
 - Other bare names: resolvers of installed packages (the trainer resolves ``embedded``).
+- Nothing: :data:`EMBEDDED`, the embedded baseline model, when a resolver accepts it.
 
 Resolvers register in the entry-point group ``agentshield.agents``: a function
 ``resolve(target, **options) -> Agent | None`` given the imported object or the bare name,
-and the options the user set (``adapter``: a LoRA adapter folder for a local model).
+and the options the user set (``adapter``: a LoRA adapter folder, ``base_model``: a local
+model folder).
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from typing import Any, cast
 from agentshield.errors import ConfigError
 from agentshield.eval.runner import Agent, PolicyAgent
 
-__all__ = ["AGENT_ENTRY_POINTS", "import_target", "resolve_agent"]
+__all__ = ["AGENT_ENTRY_POINTS", "EMBEDDED", "import_target", "resolve_agent"]
 
 AGENT_ENTRY_POINTS = "agentshield.agents"
+#: The agent evaluated when none is named (the trainer's embedded baseline model).
+EMBEDDED = "embedded"
 
 
 def _resolvers() -> list[Callable[..., Agent | None]]:
@@ -40,6 +44,12 @@ def _resolvers() -> list[Callable[..., Agent | None]]:
                 "reinstall the package that provides it"
             ) from exc
     return found
+
+
+def _named(agent: Agent, name: str | None) -> Agent:
+    if name:
+        agent.name = name
+    return agent
 
 
 def import_target(spec: str) -> object:
@@ -83,6 +93,7 @@ def resolve_agent(
     api_key_env: str = "OPENAI_API_KEY",
     name: str | None = None,
     adapter: str | None = None,
+    base_model: str | None = None,
     max_tokens: int = 512,
 ) -> Agent:
     """The agent to evaluate (see the module docstring).
@@ -90,10 +101,13 @@ def resolve_agent(
     Raises:
         ConfigError: Nothing or two things chosen, or a target no resolver accepts.
     """
-    options = {"adapter": adapter} if adapter is not None else {}
+    given = {"adapter": adapter, "base_model": base_model}
+    options = {k: v for k, v in given.items() if v is not None}
     if base_url is not None:
         if options:
-            raise ConfigError("--adapter is for a local model; a served model has its own")
+            raise ConfigError(
+                "--adapter and --base-model are for a local model; a served model has its own"
+            )
         if agent not in (None, "openai"):
             raise ConfigError("give either --agent or --base-url, not both")
         if not model:
@@ -105,7 +119,13 @@ def resolve_agent(
         )
         return PolicyAgent(policy, name=name or model)
     if agent is None:
-        raise ConfigError("choose an agent: --agent oracle|brittle|module:attr, or --base-url")
+        found = next((f for r in _resolvers() if (f := r(EMBEDDED, **options)) is not None), None)
+        if found is None:
+            raise ConfigError(
+                "choose an agent: --agent oracle|brittle|module:attr, or --base-url "
+                "(install agentshield-trainer for the default, the embedded baseline model)"
+            )
+        return _named(found, name)
     if agent in ("oracle", "brittle") and not options:
         from agentshield.sandbox import OracleAgent
         from agentshield.sandbox.brittle import BrittleAgent
@@ -118,13 +138,11 @@ def resolve_agent(
     for resolve in _resolvers():
         found = resolve(target, **options)
         if found is not None:
-            if name:
-                found.name = name
-            return found
+            return _named(found, name)
     if options:
         raise ConfigError(
-            f"--adapter does not apply to {agent!r}; use it with the embedded model "
-            "(--agent embedded, needs agentshield-trainer)"
+            f"--adapter and --base-model do not apply to {agent!r}; use them with the embedded "
+            "model (--agent embedded, needs agentshield-trainer)"
         )
     if isinstance(target, str):
         raise ConfigError(

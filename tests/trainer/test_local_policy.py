@@ -14,7 +14,7 @@ import pytest
 
 from agentshield.sandbox import arun_episode, generate_tasks, make_environment
 from agentshield.testing import sample_tool_impls, sample_tools, sample_trajectory
-from agentshield.trajectory import Message, ToolSpec, Trajectory
+from agentshield.trajectory import Message, ToolCall, ToolSpec, Trajectory
 from agentshield_trainer.local_policy import Completion, LocalPolicy, load_local_policy
 from tests.trainer.conftest import Trained
 
@@ -61,11 +61,35 @@ def test_batched_prefix_cached_generation_equals_one_at_a_time(tiny: LocalPolicy
     # Rows 0-3 start with a tools prompt, row 4 has none; 3 distinct prefixes were cached.
     assert all(c.cached_tokens > 0 for c in together[:4]) and together[4].cached_tokens == 0
     assert together[0].cached_tokens == together[1].cached_tokens
-    assert batched.stats.batch_sizes == [5] and len(batched._prefixes) == 3
+    assert batched.stats.batch_sizes == [5] and len(batched.cache.tools) == 3
     # A second batch reuses the cached prefixes and still gives the same answers.
     again = batched.generate(prompts[::-1])
     assert [c.text for c in again] == [c.text for c in reference][::-1]
-    assert len(batched._prefixes) == 3
+    assert len(batched.cache.tools) == 3
+
+
+def test_the_next_step_of_a_conversation_prefills_only_what_was_added(tiny: LocalPolicy) -> None:
+    policy, alone = _policy(tiny), _policy(tiny, prefix_cache_size=0)
+    messages, tools = CONVERSATIONS[1]
+    first = policy.generate([policy.render(messages, tools)])[0]
+    call = ToolCall("call_2_0", "search_places", {"query": "cafe", "city": "Lyon"})
+    longer = [
+        *messages,
+        Message("assistant", "", tool_calls=(call,)),
+        Message("tool", '{"results": []}', tool_call_id=call.id, name=call.name),
+    ]
+    prompt = policy.render(longer, tools)
+    second = policy.generate([prompt])[0]
+    # The whole first prompt came from the conversation cache, not just the tools prompt.
+    assert second.cached_tokens == first.input_tokens
+    reference = alone.generate([prompt])[0]
+    assert (second.text, second.output_tokens) == (reference.text, reference.output_tokens)
+    assert second.input_tokens == reference.input_tokens
+    # Off when asked: only the tools prompt is reused.
+    tools_only = _policy(tiny, conversation_cache_size=0)
+    tools_only.generate([tools_only.render(messages, tools)])
+    assert tools_only.generate([prompt])[0].cached_tokens < first.input_tokens
+    assert not tools_only.cache.conversations
 
 
 def test_stop_string_cuts_the_answer_and_ends_generation_early(tiny: LocalPolicy) -> None:

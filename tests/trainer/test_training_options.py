@@ -54,3 +54,34 @@ def test_output_dir_that_is_not_an_adapter_is_left_alone(
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
     with pytest.raises(ConfigError, match=r"base_model and training\.output_dir are required"):
         train(TrainConfig())
+
+
+def test_top_layers_adapts_only_the_last_layers(tiny_model_dir: Path, tmp_path: Path) -> None:
+    def config(top: int, out: str) -> TrainConfig:
+        return TrainConfig.from_dict(
+            {
+                "lora": {"top_layers": top},
+                "training": {
+                    "base_model": str(tiny_model_dir),
+                    "output_dir": str(tmp_path / out),
+                    "max_steps": 2,
+                    "progress": False,
+                },
+            }
+        )
+
+    cfg = config(1, "top")
+    result = train(cfg, dataset=build_dataset(oracle_trajectories(2), cfg))
+    peft = json.loads((result.adapter_dir / "adapter_config.json").read_text())
+    assert peft["layers_to_transform"] == [1]  # the tiny model has 2 layers
+    assert set(peft["target_modules"]) >= {"q_proj", "v_proj", "down_proj"}
+    from safetensors import safe_open
+
+    with safe_open(str(result.adapter_dir / "adapter_model.safetensors"), "pt") as f:
+        layers = {k.split(".layers.")[1].split(".")[0] for k in f.keys()}  # noqa: SIM118
+    assert layers == {"1"}
+    cfg = config(3, "too-many")
+    with pytest.raises(ConfigError, match=r"lora\.top_layers is 3 but the base model has 2 layers"):
+        train(cfg, dataset=build_dataset(oracle_trajectories(2), cfg))
+    with pytest.raises(ConfigError, match=r"lora\.top_layers must be >= 0"):
+        config(-1, "negative")

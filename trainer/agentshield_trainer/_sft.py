@@ -73,7 +73,6 @@ def make_trainer(
     )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    targets = lora.target_modules
     args = SFTConfig(
         **_checkpointing(t.gradient_checkpointing),
         output_dir=str(ckpt),
@@ -115,7 +114,37 @@ def make_trainer(
                 r=lora.rank,
                 lora_alpha=lora.lora_alpha,
                 lora_dropout=lora.lora_dropout,
-                target_modules="all-linear" if targets == ("all-linear",) else list(targets),
+                **_targets(model, lora.target_modules, lora.top_layers),
             ),
             callbacks=list(callbacks),
         )
+
+
+def _targets(model: Any, targets: tuple[str, ...], top_layers: int) -> dict[str, Any]:
+    """PEFT's ``target_modules`` (and ``layers_to_transform`` for the last ``top_layers``).
+
+    PEFT takes a layer range only with a list of module names, so ``all-linear`` is spelled
+    out as the linear layers inside the transformer blocks.
+    """
+    import torch
+
+    if not top_layers:
+        return {"target_modules": "all-linear" if targets == ("all-linear",) else list(targets)}
+    n_layers = int(model.config.num_hidden_layers)
+    if top_layers > n_layers:
+        raise ConfigError(
+            f"lora.top_layers is {top_layers} but the base model has {n_layers} layers"
+        )
+    names = list(targets)
+    if targets == ("all-linear",):
+        names = sorted(
+            {
+                name.rsplit(".", 1)[-1]
+                for name, module in model.named_modules()
+                if isinstance(module, torch.nn.Linear) and ".layers." in name
+            }
+        )
+    return {
+        "target_modules": names,
+        "layers_to_transform": list(range(n_layers - top_layers, n_layers)),
+    }

@@ -20,6 +20,9 @@ import typer
 from agentshield.errors import AgentShieldError
 from agentshield_trainer.config import TrainConfig, field_help
 
+#: The share of perturbed trajectories ``--paft`` sets (the study's best).
+PAFT_ALPHA = 0.3
+
 __all__ = ["adapters_app", "main", "train_app"]
 
 adapters_app = typer.Typer(
@@ -124,6 +127,19 @@ def _train_signature() -> inspect.Signature:
             default=False,
             annotation=Annotated[bool, typer.Option("--json", help="print JSON")],
         ),
+        inspect.Parameter(
+            "paft",
+            kw,
+            default=False,
+            annotation=Annotated[
+                bool,
+                typer.Option(
+                    "--paft",
+                    help=f"perturbation-augmented fine-tuning at the study's alpha={PAFT_ALPHA} "
+                    "(the default unless a --config file turns it off); --alpha sets another share",
+                ),
+            ],
+        ),
     ]
     for name, (text, hint, default) in field_help().items():
         if name == "inputs":
@@ -141,6 +157,10 @@ def _train_signature() -> inspect.Signature:
 # (one flag per TrainConfig field) is set below.
 def train_app(**kwargs: Any) -> None:
     """Build the PAFT dataset from recorded runs and train a LoRA adapter with its manifest."""
+    if kwargs.pop("paft"):
+        if kwargs.get("alpha") == 0:
+            raise _fail(ValueError("--paft and --alpha 0 contradict each other; drop one"))
+        kwargs["alpha"] = kwargs.get("alpha") or PAFT_ALPHA
     _train(
         kwargs.pop("inputs"),
         kwargs.pop("config"),

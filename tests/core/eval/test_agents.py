@@ -32,12 +32,12 @@ def test_builtin_names_and_module_attr_targets() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({}, "choose an agent"),
         ({"agent": "nope"}, "unknown agent 'nope'"),
         ({"agent": "no.such.module:x"}, "cannot import 'no.such.module'"),
         ({"agent": f"{__name__}:missing"}, "has no attribute 'missing'"),
         ({"agent": "just_a_module:"}, "not of the form module:attr"),
-        ({"agent": "oracle", "adapter": "a/b"}, "--adapter does not apply to 'oracle'"),
+        ({"agent": "oracle", "adapter": "a/b"}, "--base-model do not apply to 'oracle'"),
+        ({"agent": "brittle", "base_model": "m/"}, "--base-model do not apply to 'brittle'"),
         ({"base_url": "http://127.0.0.1:9/v1"}, "--base-url needs --model"),
         ({"base_url": "http://x/v1", "model": "m", "agent": "oracle"}, "not both"),
         ({"base_url": "http://x/v1", "model": "m", "adapter": "a"}, "a served model"),
@@ -46,3 +46,23 @@ def test_builtin_names_and_module_attr_targets() -> None:
 def test_wrong_choices_say_what_to_do(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         resolve_agent(**kwargs)
+
+
+def test_no_agent_is_the_embedded_model_when_a_resolver_accepts_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agentshield.eval import agents
+
+    asked: list[tuple[object, dict[str, Any]]] = []
+
+    def resolver(target: object, **options: Any) -> PolicyAgent | None:
+        asked.append((target, options))
+        return AN_AGENT if target == agents.EMBEDDED else None
+
+    monkeypatch.setattr(agents, "_resolvers", lambda: [resolver])
+    assert resolve_agent(adapter="a/b", name="named") is AN_AGENT
+    assert asked == [("embedded", {"adapter": "a/b"})] and AN_AGENT.name == "named"
+    AN_AGENT.name = "mine"
+    monkeypatch.setattr(agents, "_resolvers", lambda: [])
+    with pytest.raises(ConfigError, match=r"choose an agent.*install agentshield-trainer"):
+        resolve_agent()
