@@ -87,14 +87,21 @@ def type_name(value: Any) -> str:
     return _TYPES.get(type(value), "other")
 
 
+_DECODER = json.JSONDecoder()
+
+
 def parse_observation(content: str) -> tuple[str, Any]:
     """``(format, value)``: format is ``object``, ``array``, ``scalar`` or ``text``."""
     text = content.strip()
     if not text or text[0] not in '{["-0123456789tfn':
         return "text", None
+    # ``json.loads`` without its wrapper (this is on every tool call's path); the text is
+    # stripped, so anything after the value is extra data.
     try:
-        value = json.loads(text)
+        value, end = _DECODER.raw_decode(text)
     except ValueError:
+        return "text", None
+    if end != len(text):
         return "text", None
     if isinstance(value, dict):
         return "object", value

@@ -57,6 +57,8 @@ MAX_FIRED = 1024
 MAX_QUERIES = 16
 _LOGGED_ERRORS = 5
 _HOOKS = ("on_tools", "on_query", "on_call", "on_answer")
+#: A detector, one of its hooks (bound) and its state.
+_Bound = tuple[Detector, Callable[..., Sequence[Finding]], Any]
 
 
 class Monitor:
@@ -96,18 +98,9 @@ class Monitor:
         self.on_detection = on_detection
         self.clock = clock
         self._max_runs = max_runs
-        self._states = [d.new_state() for d in self.detectors]
-        base = Detector
-        # Per surface, the detectors that look at it, with their bound hooks (no lookups on
-        # the per-call path).
-        self._by_hook: dict[str, list[tuple[int, Detector, Callable[..., Sequence[Finding]]]]] = {
-            hook: [
-                (i, d, getattr(d, hook))
-                for i, d in enumerate(self.detectors)
-                if getattr(type(d), hook) is not getattr(base, hook)
-            ]
-            for hook in _HOOKS
-        }
+        self._states: list[Any] = []
+        self._by_hook: dict[str, list[_Bound]] = {}
+        self._new_states()
         self._runs: OrderedDict[str, RunState] = OrderedDict()
         self._log: deque[Detection] = deque(maxlen=max_log)
         self._counts: dict[tuple[str, int], int] = {}
@@ -216,9 +209,22 @@ class Monitor:
             self._runs.clear()
             self._log.clear()
             self._counts.clear()
-            self._states = [d.new_state() for d in self.detectors]
+            self._new_states()
 
     # Internals --------------------------------------------------------------------------------
+
+    def _new_states(self) -> None:
+        """Fresh detector states, and per surface the detectors that look at it with their
+        bound hooks and states (no lookups on the per-call path)."""
+        self._states = [d.new_state() for d in self.detectors]
+        self._by_hook = {
+            hook: [
+                (d, getattr(d, hook), state)
+                for d, state in zip(self.detectors, self._states, strict=True)
+                if getattr(type(d), hook) is not getattr(Detector, hook)
+            ]
+            for hook in _HOOKS
+        }
 
     def _run(self, run_id: str) -> RunState:
         run = self._runs.get(run_id)
@@ -235,9 +241,9 @@ class Monitor:
     ) -> list[Detection]:
         found: list[Detection] = []
         ctx = DetectContext(self.profile, run_id, run)
-        for i, detector, method in self._by_hook[hook]:
+        for detector, method, state in self._by_hook[hook]:
             try:
-                ctx.state = self._states[i]
+                ctx.state = state
                 findings = method(ctx, *args)
             except Exception:
                 self._failed(detector.name)

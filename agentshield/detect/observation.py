@@ -17,12 +17,20 @@ from agentshield.perturbations.base import Tier
 
 __all__ = ["InjectionContent", "ObservationDrift", "Redirection", "looks_like_redirect"]
 
-_REDIRECT = re.compile(
-    r"\bdeprecated\b|\bno longer (?:served|supported|available|maintained)\b|"
-    r"\b(?:has been|was) (?:moved|replaced|renamed|retired)\b|\buse [\w.-]+ instead\b|"
-    r"\"replacement\"\s*:|\b(?:301|308) moved permanently\b|\b410 gone\b|\bsunset\b",
-    re.IGNORECASE,
+#: The redirection pattern's alternatives, each with the lower-case literals it can start
+#: with: a match begins only where one of those occurs.
+_REDIRECT_ALTERNATIVES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("deprecated",), r"\bdeprecated\b"),
+    (("no longer ",), r"\bno longer (?:served|supported|available|maintained)\b"),
+    (("has been ", "was "), r"\b(?:has been|was) (?:moved|replaced|renamed|retired)\b"),
+    (("use ",), r"\buse [\w.-]+ instead\b"),
+    (('"replacement"',), r"\"replacement\"\s*:"),
+    (("301 moved", "308 moved"), r"\b(?:301|308) moved permanently\b"),
+    (("410 gone",), r"\b410 gone\b"),
+    (("sunset",), r"\bsunset\b"),
 )
+_REDIRECT = re.compile("|".join(p for _, p in _REDIRECT_ALTERNATIVES), re.IGNORECASE)
+_REDIRECT_STARTS = tuple(start for starts, _ in _REDIRECT_ALTERNATIVES for start in starts)
 
 #: (cheap lower-case keywords, pattern): a pattern is only tried when one of its keywords
 #: occurs, so clean observations cost a few substring scans, not a dozen regex searches.
@@ -56,8 +64,8 @@ _INJECTION: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
         (("you must now", "you should now"), r"\byou (?:must|should) now\b"),
     )
 )
-#: Any keyword of any injection pattern, as one scan.
-_INJECTION_ANY = re.compile("|".join(re.escape(k) for keys, _ in _INJECTION for k in keys))
+#: Every keyword of every injection pattern (a clean observation is rejected on these).
+_INJECTION_KEYS = tuple(k for keys, _ in _INJECTION for k in keys)
 _REDIRECT_KEYS = (
     "deprecat",
     "no longer",
@@ -71,14 +79,36 @@ _REDIRECT_KEYS = (
 )
 
 
-_REDIRECT_ANY = re.compile("|".join(re.escape(k) for k in _REDIRECT_KEYS))
+def _any_in(low: str, keys: tuple[str, ...]) -> bool:
+    """Whether any keyword occurs in ``low``: a few dozen substring scans cost about half
+    of one search with a regex alternation of the same keywords (which re tries branch by
+    branch at every position)."""
+    for k in keys:  # noqa: SIM110 (any() over a generator costs more than the scans)
+        if k in low:
+            return True
+    return False
 
 
 def _redirect(text: str, low: str | None = None) -> re.Match[str] | None:
+    """The first redirection notice in ``text`` (``low``: its lower-case form, if known)."""
     low = text.lower() if low is None else low
-    if _REDIRECT_ANY.search(low) is None:
-        return None
-    return _REDIRECT.search(text)
+    if not text.isascii():  # case folding may shift or merge characters: search plainly
+        return _REDIRECT.search(text) if _any_in(low, _REDIRECT_KEYS) else None
+    # A search tries every alternative at every position (~0.1 ms on a long observation
+    # that merely says "has been"); trying only where an alternative can start finds the
+    # same first match.
+    starts: list[int] = []
+    for literal in _REDIRECT_STARTS:
+        if literal in low:  # the usual answer is no, and ``in`` is cheaper than ``find``
+            i = low.find(literal)
+            while i >= 0:
+                starts.append(i)
+                i = low.find(literal, i + 1)
+    for i in sorted(starts):
+        match = _REDIRECT.match(text, i)
+        if match is not None:
+            return match
+    return None
 
 
 def looks_like_redirect(text: str) -> bool:
@@ -122,7 +152,6 @@ class ObservationDrift(Detector):
             n = tool.results
             expected = _Expected(
                 formats=frozenset(k for k, v in tool.formats.items() if v),
-                known=frozenset(tool.paths),
                 required=tuple(
                     (p, f.parent_of(p)) for p, e in tool.paths.items() if e[0] / n >= self.presence
                 ),
@@ -148,29 +177,37 @@ class ObservationDrift(Detector):
             detail = {"tool": name, "format": fmt, "was": sorted(expected.formats)}
             return (Finding("format_changed", 1.0, detail, subject=name),)
         found = f.shape(value)
-        new = [p for p in found if p not in expected.known]
+        # One pass over the paths found (``kinds`` has every known path as a key).
+        kinds, never_null = expected.kinds, expected.never_null
+        new: list[str] = []
+        nulled: list[str] = []
+        retyped: list[str] = []
+        for p, k in found.items():
+            allowed = kinds.get(p)
+            if allowed is None:
+                new.append(p)
+            elif k == "null":
+                if p in never_null:
+                    nulled.append(p)
+            elif k not in allowed:
+                retyped.append(p)
         missing = [
             p
             for p, parent in expected.required
             if p not in found and (not parent or found.get(parent, "null") != "null")
         ]
-        nulled = [p for p, k in found.items() if k == "null" and p in expected.never_null]
-        retyped = [
-            p
-            for p, k in found.items()
-            if k != "null" and p in expected.kinds and k not in expected.kinds[p]
-        ]
         out: list[Finding] = []
-        for verdict, paths in (
-            ("unexpected_fields", new),
-            ("missing_fields", missing),
-            ("null_values", nulled),
-            ("type_changed", retyped),
-        ):
-            if paths:
-                score = min(1.0, len(paths) / max(1, len(expected.known)) * 4)
-                detail = {"tool": name, "fields": sorted(paths)[:10]}
-                out.append(Finding(verdict, score, detail, subject=name))
+        if new or missing or nulled or retyped:
+            for verdict, paths in (
+                ("unexpected_fields", new),
+                ("missing_fields", missing),
+                ("null_values", nulled),
+                ("type_changed", retyped),
+            ):
+                if paths:
+                    score = min(1.0, len(paths) / max(1, len(kinds)) * 4)
+                    detail = {"tool": name, "fields": sorted(paths)[:10]}
+                    out.append(Finding(verdict, score, detail, subject=name))
         n, mean, std = expected.size
         if n >= 20:
             z = (math.log1p(len(event.content)) - mean) / max(std, 0.25)
@@ -189,9 +226,9 @@ class _Expected:
     """What a tool's results look like in the baseline, ready for per-call checks."""
 
     formats: frozenset[str]
-    known: frozenset[str]
     required: tuple[tuple[str, str], ...]
     never_null: frozenset[str]
+    #: Every known path with the types it had.
     kinds: dict[str, frozenset[str]]
     size: tuple[int, float, float]
 
@@ -232,7 +269,7 @@ class InjectionContent(Detector):
     def on_call(self, ctx: DetectContext, event: CallEvent) -> Sequence[Finding]:
         text = event.content
         low = event.lower
-        if _INJECTION_ANY.search(low) is None:
+        if not _any_in(low, _INJECTION_KEYS):
             return ()
         hits = [
             p.pattern[:40]

@@ -101,23 +101,25 @@ def _words(spec: ToolSpec) -> set[str]:
     return set(re.findall(r"[a-z0-9/_-]+", text.lower()))
 
 
+_CHECKS: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list, tuple),
+    "object": (dict,),
+}
+
+
 def _type_ok(value: Any, schema: Mapping[str, Any]) -> bool:
     kind = schema.get("type")
     if "enum" in schema and value not in schema["enum"]:
         return False
-    checks: dict[str, tuple[type, ...]] = {
-        "string": (str,),
-        "integer": (int,),
-        "number": (int, float),
-        "boolean": (bool,),
-        "array": (list, tuple),
-        "object": (dict,),
-    }
-    if not isinstance(kind, str) or kind not in checks:
+    if not isinstance(kind, str) or kind not in _CHECKS:
         return True
     if kind in ("integer", "number") and isinstance(value, bool):
         return False
-    return isinstance(value, checks[kind])
+    return isinstance(value, _CHECKS[kind])
 
 
 @register
@@ -130,21 +132,23 @@ class InvalidCall(Detector):
     tier: ClassVar[Tier] = Tier.PERCEPTION
     description: ClassVar[str] = "unknown-tool and invalid-argument calls by the model"
 
+    def new_state(self) -> Any:
+        return {}
+
     def on_call(self, ctx: DetectContext, event: CallEvent) -> Sequence[Finding]:
         call = event.call
         tools = ctx.run.tools
         if tools is None:  # tool list unknown (e.g. not captured): use the error text
-            text = event.content.lower()
-            if event.is_error and any(t in text for t in _UNKNOWN_TOOL_TEXT):
+            if event.is_error and any(t in event.lower for t in _UNKNOWN_TOOL_TEXT):
                 return (Finding("unknown_tool", 1.0, {"tool": call.name}, subject=call.name),)
             return ()
         spec = tools.get(call.name)
         if spec is None:
             return (Finding("unknown_tool", 1.0, {"tool": call.name}, subject=call.name),)
-        props = spec.properties
+        props, required = _schema_of(ctx.state, spec)
         problems: dict[str, list[str]] = {}
         unknown = [k for k in call.args if props and k not in props]
-        missing = [k for k in spec.required if k not in call.args]
+        missing = [k for k in required if k not in call.args]
         wrong = [k for k, v in call.args.items() if k in props and not _type_ok(v, props[k])]
         for label, keys in (("unknown", unknown), ("missing", missing), ("wrong_type", wrong)):
             if keys:
@@ -154,3 +158,18 @@ class InvalidCall(Detector):
         return (
             Finding("invalid_arguments", 1.0, {"tool": call.name, **problems}, subject=call.name),
         )
+
+
+def _schema_of(
+    cache: dict[str, tuple[ToolSpec, dict[str, Any], list[str]]] | None, spec: ToolSpec
+) -> tuple[dict[str, Any], list[str]]:
+    """A tool's parameter properties and required names, kept per tool name while the run's
+    tool set holds the same spec object (they are copied out of the schema otherwise)."""
+    if cache is None:  # a context built by hand, without the detector's state
+        return spec.properties, spec.required
+    entry = cache.get(spec.name)
+    if entry is None or entry[0] is not spec:
+        entry = (spec, spec.properties, spec.required)
+        if spec.name in cache or len(cache) < 4096:
+            cache[spec.name] = entry
+    return entry[1], entry[2]

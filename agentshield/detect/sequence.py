@@ -57,19 +57,19 @@ class OrderViolation(Detector):
             and not retry
             and profile.transition_count(previous, name) == 0
         ):
-            out.append(
-                Finding(
-                    "unseen_transition",
-                    0.5,
-                    {"from": previous, "to": name},
-                    subject=f"{previous}>{name}",
+            transition = f"{previous}>{name}"
+            if not ctx.reported(self.name, "unseen_transition", transition):
+                out.append(
+                    Finding(
+                        "unseen_transition", 0.5, {"from": previous, "to": name}, subject=transition
+                    )
                 )
-            )
         if event.is_error and _DEPENDENCY.search(event.content):
             out.append(Finding("missing_prerequisite", 1.0, {"tool": name}, subject=name))
         sig = event.signature
         repeats = ctx.run.repeats.get(sig, 0) + 1
-        if repeats >= self.loop_threshold:
+        # A loop goes on firing with every further repeat; the run reported it once already.
+        if repeats >= self.loop_threshold and not ctx.reported(self.name, "loop", sig):
             out.append(
                 Finding(
                     "loop",

@@ -37,23 +37,36 @@ def _check_alpha(owner: str, alpha: float) -> None:
 POOLED = "*"
 
 
+#: Per statistic of a tool, the constants its increments need.
+_Models = tuple[tuple[Any, ...], ...]
+
+
 class _Cusum:
-    """Per-tool CUSUM statistics plus the pooled one, bounded."""
+    """Per-tool CUSUM statistics plus the pooled one, bounded, with the threshold ``h`` and
+    each tool's models (the constants its increments need, derived from the profile once)."""
 
-    __slots__ = ("max_tools", "pooled", "stats")
+    __slots__ = ("h", "max_tools", "models", "pooled", "stats")
 
-    def __init__(self, max_tools: int) -> None:
+    def __init__(self, max_tools: int, alpha: float) -> None:
         self.stats: dict[str, float] = {}
         self.max_tools = max_tools
+        self.h = math.log(1 / alpha)
         self.pooled: tuple[int, float, float] | None = None
+        self.models: dict[str, _Models] = {}
 
-    def step(self, tool: str, increment: float, h: float) -> float | None:
+    def remember(self, tool: str, models: _Models) -> _Models:
+        """Keep a tool's models (for at most ``max_tools`` tools) and return them."""
+        if len(self.models) < self.max_tools:
+            self.models[tool] = models
+        return models
+
+    def step(self, tool: str, increment: float) -> float | None:
         """Add one increment; the statistic when it crosses ``h`` (then reset), else None."""
         s = self.stats.get(tool)
         if s is None and len(self.stats) >= self.max_tools:
             return None
         s = max(0.0, (s or 0.0) + increment)
-        if s > h:
+        if s > self.h:
             self.stats[tool] = 0.0
             return s
         self.stats[tool] = s
@@ -107,22 +120,32 @@ class ErrorRateShift(Detector):
             raise ConfigError("error_rate needs ratio > 1 and 0 < min_increase < 1")
 
     def new_state(self) -> Any:
-        return _Cusum(self.max_tools)
+        return _Cusum(self.max_tools, self.alpha)
 
-    def on_call(self, ctx: DetectContext, event: CallEvent) -> Sequence[Finding]:
-        name = event.call.name
-        tool = ctx.profile.tools.get(name)
+    def _models(self, ctx: DetectContext, name: str) -> _Models:
+        """``(key, p0, increment on error, increment on success)`` per statistic."""
         state: _Cusum = ctx.state
         if state.pooled is None:
             state.pooled = (0, ctx.profile.pooled_error_rate(), 0.0)
-        out = []
+        tool = ctx.profile.tools.get(name)
         rates = ((name, tool.error_rate if tool is not None else None), (POOLED, state.pooled[1]))
+        models = []
         for key, p0 in rates:
             if p0 is None:
                 continue
             p1 = min(0.99, max(self.ratio * p0, p0 + self.min_increase))
-            inc = math.log(p1 / p0) if event.is_error else math.log((1 - p1) / (1 - p0))
-            s = state.step(key, inc, math.log(1 / self.alpha))
+            models.append((key, p0, math.log(p1 / p0), math.log((1 - p1) / (1 - p0))))
+        return tuple(models)
+
+    def on_call(self, ctx: DetectContext, event: CallEvent) -> Sequence[Finding]:
+        name = event.call.name
+        state: _Cusum = ctx.state
+        models = state.models.get(name)
+        if models is None:
+            models = state.remember(name, self._models(ctx, name))
+        out = []
+        for key, p0, on_error, on_success in models:
+            s = state.step(key, on_error if event.is_error else on_success)
             if s is not None:
                 detail = {"tool": key, "baseline_rate": round(p0, 4), "cusum": round(s, 2)}
                 out.append(Finding("error_rate_up", 1.0, detail, subject=key))
@@ -154,26 +177,36 @@ class LatencyShift(Detector):
             raise ConfigError("latency_shift needs shift_sd, min_sd and floor_s > 0")
 
     def new_state(self) -> Any:
-        return _Cusum(self.max_tools)
+        return _Cusum(self.max_tools, self.alpha)
+
+    def _models(self, ctx: DetectContext, name: str) -> _Models:
+        """``(key, mean, scale)`` of log latency per statistic with enough samples."""
+        state: _Cusum = ctx.state
+        if state.pooled is None:
+            state.pooled = ctx.profile.pooled_latency()
+        tool = ctx.profile.tools.get(name)
+        models = [(POOLED, *state.pooled)]
+        if tool is not None:
+            models.insert(0, (name, tool.latency.n, tool.latency.mean, tool.latency.std))
+        return tuple(
+            (key, mean, max(std, self.min_sd))
+            for key, n, mean, std in models
+            if n >= self.min_samples
+        )
 
     def on_call(self, ctx: DetectContext, event: CallEvent) -> Sequence[Finding]:
         if event.latency_s is None:
             return ()
         name = event.call.name
-        tool = ctx.profile.tools.get(name)
         state: _Cusum = ctx.state
-        if state.pooled is None:
-            state.pooled = ctx.profile.pooled_latency()
         x = f.log_clamped(event.latency_s, self.floor_s)
-        models = [(POOLED, *state.pooled)]
-        if tool is not None:
-            models.insert(0, (name, tool.latency.n, tool.latency.mean, tool.latency.std))
+        drift = self.shift_sd**2 / 2
+        models = state.models.get(name)
+        if models is None:
+            models = state.remember(name, self._models(ctx, name))
         out = []
-        for key, n, mean, std in models:
-            if n < self.min_samples:
-                continue
-            z = (x - mean) / max(std, self.min_sd)
-            s = state.step(key, self.shift_sd * z - self.shift_sd**2 / 2, math.log(1 / self.alpha))
+        for key, mean, scale in models:
+            s = state.step(key, self.shift_sd * ((x - mean) / scale) - drift)
             if s is not None:
                 detail = {
                     "tool": key,
