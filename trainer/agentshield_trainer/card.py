@@ -24,6 +24,16 @@ def model_card(manifest: Manifest, adapter_name: str) -> str:
     mix = data.get("perturbation_mix", {})
     mix_text = ", ".join(f"{k} ({v})" for k, v in mix.items()) or "none (static SFT)"
     metrics = "\n".join(f"- {k}: {v:.4g}" for k, v in sorted(manifest.metrics.items()))
+    alpha = manifest.paft.get("alpha")
+    how = (
+        "static supervised fine-tuning: clean runs only, no perturbation-augmented rows "
+        "(PAFT off, α = 0)"
+        if not alpha
+        else f"""perturbation-augmented fine-tuning (PAFT): a share
+α = {alpha} of the training rows are runs replayed under shifts of the
+AgentShield catalogue, with the right recovery behaviour (use the renamed tool, retry after a
+guided error, follow a redirection, refuse an unsolvable task)"""
+    )
     return f"""---
 base_model: {base.name}
 library_name: peft
@@ -37,10 +47,7 @@ tags:
 # {adapter_name}
 
 A LoRA adapter for **{base.name}** ({base.model_type}) trained by `agentshield train` on
-recorded agent runs, hardened with perturbation-augmented fine-tuning (PAFT): a share
-α = {manifest.paft.get("alpha")} of the training rows are runs replayed under shifts of the
-AgentShield catalogue, with the right recovery behaviour (use the renamed tool, retry after a
-guided error, follow a redirection, refuse an unsolvable task).
+recorded agent runs with {how}.
 
 ## Base model
 
