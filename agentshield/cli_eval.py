@@ -19,10 +19,12 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 _DOMAINS = ("poi", "medical", "all")
-#: Tasks per domain, episodes at once and the limit per episode for the embedded model when
-#: not given: the default suite then runs in under 10 minutes on a 2-core CPU (README
-#: "Hardening loop"); an episode waits for the batches of the others, hence the long limit.
-EMBEDDED_TASKS, EMBEDDED_CONCURRENCY, EMBEDDED_TIMEOUT_S = 2, 16, 600.0
+#: Tasks per domain, episodes at once, model steps and the time limit per episode for the
+#: embedded model when not given: the default suite then runs in under 10 minutes on a 2-core
+#: CPU (README "Hardening loop"). The oracle needs at most 5 steps clean, 7 when a shift adds
+#: a call or a retry; a lost model that keeps calling tools would otherwise run 20. An
+#: episode waits for the batches of the others, hence the long time limit.
+EMBEDDED_TASKS, EMBEDDED_CONCURRENCY, EMBEDDED_MAX_STEPS, EMBEDDED_TIMEOUT_S = 1, 16, 8, 600.0
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -97,7 +99,14 @@ def eval_cmd(
             min=0.1,
         ),
     ] = None,
-    max_steps: Annotated[int, typer.Option(help="model steps per episode", min=1)] = 20,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(
+            help=f"model steps per episode (default: 20; {EMBEDDED_MAX_STEPS} for the embedded "
+            "model)",
+            min=1,
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="evaluation seed", min=0)] = 0,
     out: Annotated[
         Path, typer.Option(help="folder for report.json, junit.xml and report.html")
@@ -161,8 +170,10 @@ def _evaluate(opts: dict[str, Any]) -> int:
         opts["tasks"] = opts["tasks"] or EMBEDDED_TASKS
         opts["concurrency"] = opts["concurrency"] or EMBEDDED_CONCURRENCY
         opts["timeout_s"] = opts["timeout_s"] or EMBEDDED_TIMEOUT_S
+        opts["max_steps"] = opts["max_steps"] or EMBEDDED_MAX_STEPS
     opts["concurrency"] = opts["concurrency"] or 8
     opts["timeout_s"] = opts["timeout_s"] or 120.0
+    opts["max_steps"] = opts["max_steps"] or 20
     domains = DOMAINS if opts["domain"] == "all" else (opts["domain"],)
     task_list = [t for d in domains for t in generate_tasks(d, opts["split"], n=opts["tasks"])]
     tracing = None
