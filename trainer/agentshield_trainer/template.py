@@ -35,7 +35,7 @@ END_OF_TURN = "<|im_end|>"
 
 # Rendered by transformers' Jinja environment (trim_blocks and lstrip_blocks on, ``tojson``
 # keeps key order). Arguments may be a JSON string (OpenAI rows) or a mapping.
-TOOL_CHAT_TEMPLATE = """\
+_HEAD = """\
 {% set ns = namespace(system='') %}
 {% if messages and messages[0].role == 'system' %}\
 {% set ns.system = messages[0].content %}{% endif %}
@@ -45,12 +45,18 @@ TOOL_CHAT_TEMPLATE = """\
 {{ ns.system }}
 
 {% endif %}
+"""
+
+_JSON_TOOLS = """\
 You can call these tools. Each tool is a JSON signature inside <tools></tools>:
 <tools>
 {% for tool in tools %}
 {{ (tool.function if tool.function is defined else tool) | tojson }}
 {% endfor %}
 </tools>
+"""
+
+_TAIL = """\
 To call a tool, answer with <tool_call>{"name": NAME, "arguments": ARGS}</tool_call>, \
 one block per call. If no tool can do the task, say so and why.<|im_end|>
 {% elif ns.system %}
@@ -80,14 +86,7 @@ one block per call. If no tool can do the task, say so and why.<|im_end|>
 {% endif %}
 """
 
-_JSON_TOOLS = """\
-You can call these tools. Each tool is a JSON signature inside <tools></tools>:
-<tools>
-{% for tool in tools %}
-{{ (tool.function if tool.function is defined else tool) | tojson }}
-{% endfor %}
-</tools>
-"""
+TOOL_CHAT_TEMPLATE = _HEAD + _JSON_TOOLS + _TAIL
 
 _COMPACT_TOOLS = """\
 You can call these tools. Each line inside <tools></tools> is NAME(PARAMETERS) - WHAT IT \
@@ -112,8 +111,7 @@ DOES; ? marks an optional parameter:
 #: description``, instead of its JSON signature: the same nine point-of-interest tools take
 #: ~500 SmolLM2 tokens instead of ~1,100. Turns and calls render exactly as in the JSON
 #: template. The embedded model uses it: on a 2-core CPU every prompt token costs ~3 ms.
-COMPACT_TOOL_CHAT_TEMPLATE = TOOL_CHAT_TEMPLATE.replace(_JSON_TOOLS, _COMPACT_TOOLS)
-assert COMPACT_TOOL_CHAT_TEMPLATE != TOOL_CHAT_TEMPLATE
+COMPACT_TOOL_CHAT_TEMPLATE = _HEAD + _COMPACT_TOOLS + _TAIL
 
 #: The same format as a transformers ``response_template`` (``tokenizer.parse_response``):
 #: set on a tokenizer, it lets ``transformers serve`` return real ``tool_calls`` for models
