@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -27,6 +28,14 @@ def test_the_shipped_adapter_is_intact_static_sft_and_small() -> None:
     size = sum(p.stat().st_size for p in BASELINE_DIR.iterdir())
     assert size < 8 * 2**20, f"{size} bytes"
     assert not [p for p in BASELINE_DIR.iterdir() if p.suffix in (".bin", ".pt", ".pkl")]
+
+
+def test_it_was_trained_with_the_shipped_recipe() -> None:
+    manifest = verify_adapter(BASELINE_DIR)
+    recipe = tomllib.loads(BASELINE_CONFIG.read_text())
+    assert {k: manifest.training[k] for k in recipe["training"]} == recipe["training"]
+    assert {k: manifest.lora[k] for k in recipe["lora"]} == recipe["lora"]
+    assert manifest.metrics["steps"] == recipe["training"]["max_steps"]
 
 
 def test_its_recipe_rebuilds_the_same_dataset(tmp_path: Path) -> None:
