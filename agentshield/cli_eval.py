@@ -20,11 +20,11 @@ if TYPE_CHECKING:
 
 _DOMAINS = ("poi", "medical", "all")
 #: Tasks per domain, episodes at once, model steps and the time limit per episode for the
-#: embedded model when not given: the default suite is then 50 episodes (more than 13 min on a
-#: 2-core CPU so far, against a 10-minute goal; README "Hardening loop"). The oracle needs at
-#: most 5 steps clean, 7 when a shift adds a call or a retry; a lost model that keeps calling
-#: tools would otherwise run 20. An episode waits for the batches of the others, hence the
-#: long time limit.
+#: embedded model when not given: the default suite is then 50 episodes (14 min on a 2-core CPU
+#: with the shipped baseline, against a 10-minute goal; README "Hardening loop"). The oracle
+#: needs at most 5 steps clean, 7 when a shift adds a call or a retry; a lost model that keeps
+#: calling tools would otherwise run 20. An episode waits for the batches of the others, hence
+#: the long time limit.
 EMBEDDED_TASKS, EMBEDDED_CONCURRENCY, EMBEDDED_MAX_STEPS, EMBEDDED_TIMEOUT_S = 1, 16, 8, 600.0
 
 

@@ -20,6 +20,10 @@ divided by that time (``wall eps/s`` includes the drain). Scaling efficiency at 
 (``× linear``) = eps(c) / (c · eps(1)); 1.0 is linear. The in-process columns run the same
 oracle behind the same latency without HTTP, which separates the endpoint path's cost (SDK,
 HTTP, JSON, the server) from the runner's.
+
+The in-process model's side (the embedded model's batched generation and prefix caches
+against one episode at a time) is ``benchmarks/local_inference.py``: there the model, not an
+endpoint's latency, is the cost.
 """
 
 from __future__ import annotations
