@@ -19,13 +19,14 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 _DOMAINS = ("poi", "medical", "all")
-#: Tasks per domain, episodes at once, model steps and the time limit per episode for the
-#: embedded model when not given: the default suite is then 50 episodes (14 min on a 2-core CPU
-#: with the shipped baseline, against a 10-minute goal; README "Hardening loop"). The oracle
-#: needs at most 5 steps clean, 7 when a shift adds a call or a retry; a lost model that keeps
-#: calling tools would otherwise run 20. An episode waits for the batches of the others, hence
-#: the long time limit.
-EMBEDDED_TASKS, EMBEDDED_CONCURRENCY, EMBEDDED_MAX_STEPS, EMBEDDED_TIMEOUT_S = 1, 16, 8, 600.0
+#: Episodes at once, model steps and the time limit per episode when not given, and
+#: (``_EMBEDDED``) tasks per domain and the same three for the embedded model: its default
+#: suite is then 50 episodes (14 min on a 2-core CPU with the shipped baseline, against a
+#: 10-minute goal; README "Hardening loop"). The oracle needs at most 5 steps clean, 7 when a
+#: shift adds a call or a retry; a lost model that keeps calling tools would otherwise run 20.
+#: An episode waits for the batches of the others, hence the long time limit.
+_DEFAULTS: dict[str, Any] = {"concurrency": 8, "timeout_s": 120.0, "max_steps": 20}
+_EMBEDDED: dict[str, Any] = {"tasks": 1, "concurrency": 16, "timeout_s": 600.0, "max_steps": 8}
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -79,7 +80,7 @@ def eval_cmd(
     tasks: Annotated[
         int | None,
         typer.Option(
-            help=f"tasks per domain (default: the whole split; {EMBEDDED_TASKS} for the "
+            help=f"tasks per domain (default: the whole split; {_EMBEDDED['tasks']} for the "
             "embedded model)",
             min=1,
         ),
@@ -88,23 +89,24 @@ def eval_cmd(
     concurrency: Annotated[
         int | None,
         typer.Option(
-            help=f"episodes at once (default: 8; {EMBEDDED_CONCURRENCY} for the embedded model)",
+            help=f"episodes at once (default: {_DEFAULTS['concurrency']}; "
+            f"{_EMBEDDED['concurrency']} for the embedded model)",
             min=1,
         ),
     ] = None,
     timeout_s: Annotated[
         float | None,
         typer.Option(
-            help=f"limit per episode, seconds (default: 120; {EMBEDDED_TIMEOUT_S:.0f} for the "
-            "embedded model)",
+            help=f"limit per episode, seconds (default: {_DEFAULTS['timeout_s']:.0f}; "
+            f"{_EMBEDDED['timeout_s']:.0f} for the embedded model)",
             min=0.1,
         ),
     ] = None,
     max_steps: Annotated[
         int | None,
         typer.Option(
-            help=f"model steps per episode (default: 20; {EMBEDDED_MAX_STEPS} for the embedded "
-            "model)",
+            help=f"model steps per episode (default: {_DEFAULTS['max_steps']}; "
+            f"{_EMBEDDED['max_steps']} for the embedded model)",
             min=1,
         ),
     ] = None,
@@ -167,14 +169,9 @@ def _evaluate(opts: dict[str, Any]) -> int:
         max_tokens=opts["max_tokens"],
     )
     entries = load_suite(opts["suite"])
-    if opts["agent"] in (None, EMBEDDED) and opts["base_url"] is None:
-        opts["tasks"] = opts["tasks"] or EMBEDDED_TASKS
-        opts["concurrency"] = opts["concurrency"] or EMBEDDED_CONCURRENCY
-        opts["timeout_s"] = opts["timeout_s"] or EMBEDDED_TIMEOUT_S
-        opts["max_steps"] = opts["max_steps"] or EMBEDDED_MAX_STEPS
-    opts["concurrency"] = opts["concurrency"] or 8
-    opts["timeout_s"] = opts["timeout_s"] or 120.0
-    opts["max_steps"] = opts["max_steps"] or 20
+    embedded = opts["agent"] in (None, EMBEDDED) and opts["base_url"] is None
+    for key, value in {**_DEFAULTS, **(_EMBEDDED if embedded else {})}.items():
+        opts[key] = opts[key] or value
     domains = DOMAINS if opts["domain"] == "all" else (opts["domain"],)
     task_list = [t for d in domains for t in generate_tasks(d, opts["split"], n=opts["tasks"])]
     tracing = None
