@@ -164,7 +164,9 @@ async def _book(policy: LocalPolicy, request: str) -> list[Message]:
         if not turn.message.tool_calls:
             break
         for call in turn.message.tool_calls:
-            result = json.dumps(impls[call.name](**call.args))
+            impl = impls.get(call.name)
+            reply = impl(**call.args) if impl else {"error": f"unknown tool {call.name!r}"}
+            result = json.dumps(reply)
             messages.append(Message("tool", result, tool_call_id=call.id, name=call.name))
     return messages
 
@@ -190,3 +192,25 @@ def test_trained_adapter_calls_tools_through_concurrent_batches(trained: Trained
         assert calls == expected
         assert "BK-p1-2" in messages[-1].content
     assert policy.stats.batch_sizes == [3, 3, 3, 3]  # every step of the 3 runs in one batch
+
+
+def test_the_next_step_reuses_the_keys_and_values_of_the_answer(trained: Trained) -> None:
+    policy = load_local_policy(
+        trained.base, trained.result.adapter_dir, device="cpu", dtype="float32"
+    )
+    alone = _policy(policy, max_new_tokens=policy.max_new_tokens, prefix_cache_size=0)
+    request = next(m.content for m in sample_trajectory().messages if m.role == "user")
+    messages = [Message("system", "You are a booking assistant."), Message("user", request)]
+    first = policy.generate([policy.render(messages, TOOLS)])[0]
+    turn = policy.to_turn(first, step=len(messages))
+    assert turn.message.tool_calls, first.text  # the trained adapter calls a tool
+    call = turn.message.tool_calls[0]
+    result = json.dumps(sample_tool_impls()[call.name](**call.args))
+    observation = Message("tool", result, tool_call_id=call.id, name=call.name)
+    prompt = policy.render([*messages, turn.message, observation], TOOLS)
+    second = policy.generate([prompt])[0]
+    # The answer re-rendered is what the model wrote: all of it but its end-of-turn token
+    # (never fed to the model) came from the cache.
+    assert second.cached_tokens == first.input_tokens + first.output_tokens - 1
+    reference = alone.generate([prompt])[0]
+    assert (second.text, second.output_tokens) == (reference.text, reference.output_tokens)

@@ -4,16 +4,14 @@ Two kinds of prefix are kept, each in its own LRU:
 
 * **tools prompts**: the system turn with the tool signatures, shared by every step of
   every episode shown the same tools; computed on first use;
-* **conversations**: the whole prompt of each generated row, stored after its batch. An
+* **conversations**: the whole prompt of each generated row, kept after its prefill. An
   episode's next prompt is its previous prompt plus the answer and the observation, so the
   next step prefills only those; without this an episode of ``n`` steps prefills its
   conversation ``n`` times over.
 
 A prompt is matched against both by token ids: its longest cached prefix wins, and a cached
 prefix is used only when the prompt's own tokens start with exactly those ids, so a prompt
-that tokenizes differently in context just falls back to a shorter prefix. Rows of one batch
-with prefixes of different lengths share one cache: each prefix sits right-aligned in
-``width`` positions, the padding before it masked (see :meth:`PrefixCache.batch_cache`).
+that tokenizes differently in context just falls back to a shorter prefix.
 """
 
 from __future__ import annotations
@@ -81,48 +79,10 @@ class PrefixCache:
         self.tools.move_to_end(prefix)
         return prefix, kv, ids[len(prefix) :]
 
-    def store(self, rows: list[Row], cache: Any, width_c: int, width_r: int) -> None:
-        """Keep each row's whole prompt from ``cache``, the cache a batch generated with.
-
-        Row ``i``'s prompt sits at ``[width_c - len(prefix), width_c)`` and
-        ``[width_c + width_r - len(rest), width_c + width_r)``; the pieces are copied out
-        (never views, which would keep the whole batch's cache alive).
-        """
-        if not self.conversation_size:
-            return
-        import torch
-
-        layers = list(_layers(cache))
-        for i, (pre, _, rest) in enumerate(rows):
-            spans = [
-                (width_c - len(pre), width_c),
-                (width_c + width_r - len(rest), width_c + width_r),
-            ]
-            kv = [
-                tuple(torch.cat([t[i : i + 1, :, a:b] for a, b in spans], dim=2) for t in (k, v))
-                for k, v in layers
-            ]
-            _put(self.conversations, (*pre, *rest), kv, self.conversation_size)
-
-    def batch_cache(self, rows: list[Row], width: int) -> Any:
-        """One cache for the batch: each row's prefix right-aligned in ``width`` positions."""
-        import torch
-        from transformers import DynamicCache
-
-        layers = []
-        template = next(kv for _, kv, _ in rows if kv is not None)
-        for layer, (k0, v0) in enumerate(template):
-            keys, values = [], []
-            for pre, kv, _ in rows:
-                k, v = kv[layer] if kv is not None else (k0[:, :, :0], v0[:, :, :0])
-                gap = width - len(pre)
-                if gap:
-                    k = torch.cat([k.new_zeros(*k.shape[:2], gap, k.shape[3]), k], dim=2)
-                    v = torch.cat([v.new_zeros(*v.shape[:2], gap, v.shape[3]), v], dim=2)
-                keys.append(k)
-                values.append(v)
-            layers.append((torch.cat(keys), torch.cat(values)))
-        return DynamicCache(layers, config=self.model.config)
+    def remember(self, ids: tuple[int, ...], kv: Any) -> None:
+        """Keep the keys/values of a whole prompt (``ids``), for the conversation's next step."""
+        if self.conversation_size:
+            _put(self.conversations, ids, kv, self.conversation_size)
 
     def _tools_prefix(self, prompt: str) -> tuple[int, ...]:
         """The token ids of the prompt's system turn (with the tools), if it has one."""

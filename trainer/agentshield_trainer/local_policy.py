@@ -2,20 +2,21 @@
 
 :class:`LocalPolicy` is an :class:`~agentshield.sandbox.policy.AsyncPolicy`: awaited by many
 concurrent episodes (``asyncio.gather`` over ``arun_episode``), it collects the requests
-that arrive within ``batch_window_s`` (up to ``max_batch``) and generates them together in one
-``generate`` call, in a worker thread so the event loop keeps running tool calls meanwhile.
+that arrive within ``batch_window_s`` (up to ``max_batch``) and decodes them together, in a
+worker thread so the event loop keeps running tool calls meanwhile.
 
-* **Greedy decoding with stop strings.** Generation ends at the end-of-turn token (and the
-  other ChatML markers) or at a stop string; the default stop string ``<tool_response>``
-  ends an answer where the model starts inventing an observation itself.
+* **Greedy decoding with stop strings** (:mod:`agentshield_trainer._decode`). Each prompt is
+  prefilled alone, then the batch decodes together in key/value buffers allocated once; a
+  row leaves the batch at the end-of-turn token (or another ChatML marker) or a stop string.
+  Prompt lookup (``draft_tokens``) is there, off by default.
+  The default stop string ``<tool_response>`` ends an answer where the model starts
+  inventing an observation itself.
 * **Prefix caches** (:mod:`agentshield_trainer._prefix_cache`). The system turn with the
   tool signatures is the same for every step of every episode shown the same tools; its
   keys/values are computed once (an LRU of ``prefix_cache_size`` entries). Each generated
-  row's whole prompt is kept too (``conversation_cache_size`` entries), so an episode's next
-  step prefills only the answer and the observation that followed. Rows with different
-  prefixes share one batch: each row's prefix sits right-aligned in the cache, padding before
-  it and between prefix and the rest is masked, and positions follow the attention mask, so
-  every row computes what it would alone.
+  row's prompt, and its prompt plus answer, are kept too (``conversation_cache_size``
+  entries), so an episode's next step prefills only the observation that followed. Every
+  row computes what it would alone, up to rounding (see ``_decode``).
 * **Tool calls** are parsed with :func:`~agentshield_trainer.template.parse_tool_calls` into
   :class:`~agentshield.trajectory.Message` / :class:`~agentshield.trajectory.ToolCall`;
   malformed blocks stay in the text, so the episode sees the model's real answer. Each reply
@@ -34,7 +35,8 @@ from typing import Any
 
 from agentshield.sandbox.policy import Turn
 from agentshield.trajectory import Message, ToolCall, ToolSpec
-from agentshield_trainer._prefix_cache import PrefixCache, cache_arg
+from agentshield_trainer._decode import decode, prefill
+from agentshield_trainer._prefix_cache import PrefixCache
 from agentshield_trainer.render import resolve_chat_template
 from agentshield_trainer.template import END_OF_TURN, parse_tool_calls
 
@@ -66,13 +68,18 @@ class Completion:
 
 @dataclass
 class PolicyStats:
-    """Counters since the policy was made (updated under the generation lock)."""
+    """Counters since the policy was made (updated under the generation lock).
+
+    ``forward_passes`` counts decoding passes over a batch: without prompt lookup a batch
+    takes as many as its longest answer has tokens.
+    """
 
     batches: int = 0
     requests: int = 0
     input_tokens: int = 0
     cached_tokens: int = 0
     output_tokens: int = 0
+    forward_passes: int = 0
     batch_sizes: list[int] = field(default_factory=list)
 
 
@@ -98,7 +105,12 @@ class LocalPolicy:
         stop: Stop strings (the default: :data:`DEFAULT_STOP`).
         prefix_cache_size: Tools prompts whose keys/values are kept (0 turns caching off).
         conversation_cache_size: Prompts of earlier steps whose keys/values are kept (default
-            ``2 * max_batch``; 0 keeps none). Each costs ~46 kB per token on SmolLM2-135M.
+            ``2 * max_batch``: each answered row keeps its prompt and its prompt plus answer;
+            0 keeps none). Each costs ~46 kB per token on SmolLM2-135M.
+        draft_tokens: Tokens guessed per row and step by prompt lookup and checked in the
+            same forward pass; the answers are the same either way. Off (0) by default: on a
+            2-core CPU the wider passes cost more compute than the passes they save (the
+            default suite took 519 s with 8, 339 s without).
     """
 
     def __init__(
@@ -113,12 +125,16 @@ class LocalPolicy:
         stop: Sequence[str] = DEFAULT_STOP,
         prefix_cache_size: int = 8,
         conversation_cache_size: int | None = None,
+        draft_tokens: int = 0,
     ) -> None:
-        if max_batch < 1 or max_new_tokens < 1 or batch_window_s < 0 or prefix_cache_size < 0:
+        if min(max_batch, max_new_tokens) < 1 or min(batch_window_s, prefix_cache_size) < 0:
             raise ValueError(
                 "max_batch and max_new_tokens must be >= 1, batch_window_s and "
                 "prefix_cache_size >= 0"
             )
+        if draft_tokens < 0:
+            raise ValueError(f"draft_tokens must be >= 0, not {draft_tokens}")
+        self.draft_tokens = draft_tokens
         self.model, self.tokenizer, self.name = model, tokenizer, name
         self.max_new_tokens, self.max_batch = max_new_tokens, max_batch
         self.batch_window_s, self.stop = batch_window_s, tuple(stop)
@@ -128,8 +144,9 @@ class LocalPolicy:
         self._end_ids = sorted({int(vocab[t]) for t in _END_TOKENS if t in vocab})
         if tokenizer.eos_token_id is not None:
             self._end_ids = sorted({*self._end_ids, int(tokenizer.eos_token_id)})
-        pad = tokenizer.pad_token_id
-        self._pad_id = int(pad if pad is not None else self._end_ids[0])
+        self._end_set = frozenset(self._end_ids)
+        # Every token decodes to at least one character: this many cover the longest stop.
+        self._stop_window = max((len(s) for s in self.stop), default=0) + 1
         self._lock = threading.Lock()  # one generation at a time on this model
         self.cache = PrefixCache(
             model,
@@ -221,46 +238,29 @@ class LocalPolicy:
             return self._generate(list(prompts))
 
     def _generate(self, prompts: list[str]) -> list[Completion]:
-        import torch
-
-        device = next(self.model.parameters()).device
         rows = [self.cache.split(p) for p in prompts]
-        width_c = max(len(pre) for pre, _, _ in rows)
-        width_r = max(len(rest) for _, _, rest in rows)
-        ids, mask = [], []
-        for pre, _, rest in rows:
-            gap_c, gap_r = width_c - len(pre), width_r - len(rest)
-            ids.append([self._pad_id] * gap_c + list(pre) + [self._pad_id] * gap_r + rest)
-            mask.append([0] * gap_c + [1] * len(pre) + [0] * gap_r + [1] * len(rest))
-        input_ids = torch.tensor(ids, device=device)
-        attention_mask = torch.tensor(mask, device=device)
-        extra: dict[str, Any] = {}
-        if width_c:
-            extra[cache_arg()] = self.cache.batch_cache(rows, width_c)
-        if self.stop:
-            extra.update(stop_strings=list(self.stop), tokenizer=self.tokenizer)
-        with torch.inference_mode():
-            out = self.model.generate(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                max_new_tokens=self.max_new_tokens,
-                do_sample=False,
-                temperature=None,
-                top_p=None,
-                top_k=None,
-                eos_token_id=self._end_ids,
-                pad_token_id=self._pad_id,
-                return_dict_in_generate=True,
-                **extra,
-            )
-        self.cache.store(rows, getattr(out, cache_arg()), width_c, width_r)
-        new = out.sequences[:, width_c + width_r :].tolist()
+        filled = []
+        for prefix, kv, rest in rows:
+            row = prefill(self.model, prefix, kv, rest)
+            self.cache.remember(row.ids, row.kv)
+            filled.append(row)
+        out = decode(
+            self.model,
+            filled,
+            max_new_tokens=self.max_new_tokens,
+            done=self._done,
+            draft_tokens=self.draft_tokens,
+        )
+        for row, tokens, kv in zip(filled, out.tokens, out.kv, strict=True):
+            if len(tokens) > 1:  # the next step's prompt starts with this answer, re-rendered
+                self.cache.remember((*row.ids, *tokens[:-1]), kv)
         results = [
             self._finish(tokens, len(pre) + len(rest), len(pre))
-            for tokens, (pre, _, rest) in zip(new, rows, strict=True)
+            for tokens, (pre, _, rest) in zip(out.tokens, rows, strict=True)
         ]
         stats = self.stats  # updated under the generation lock
         stats.batches += 1
+        stats.forward_passes += out.passes
         stats.requests += len(results)
         stats.batch_sizes.append(len(results))
         for r in results:
@@ -269,23 +269,24 @@ class LocalPolicy:
             stats.output_tokens += r.output_tokens
         return results
 
+    def _done(self, tokens: list[int]) -> bool:
+        """Whether an answer has ended: an end-of-turn token, or a stop string in its tail."""
+        if tokens[-1] in self._end_set:
+            return True
+        if not self.stop:
+            return False
+        tail = self.tokenizer.decode(tokens[-self._stop_window :], skip_special_tokens=False)
+        return any(stop in tail for stop in self.stop)
+
     def _finish(self, tokens: list[int], n_input: int, n_cached: int) -> Completion:
-        end = set(self._end_ids)
-        n = len(tokens)
-        for i, token in enumerate(tokens):
-            if token in end:
-                n = i + 1
-                break
-        else:  # stopped by a stop string (then padded) or by the length limit
-            while n and tokens[n - 1] == self._pad_id:
-                n -= 1
-        text = self.tokenizer.decode(tokens[:n], skip_special_tokens=True)
-        finish = "stop" if n < len(tokens) or (n and tokens[n - 1] in end) else "length"
+        ended = tokens[-1] in self._end_set
+        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        finish = "stop" if ended else "length"
         for stop in self.stop:
             cut = text.find(stop)
             if cut >= 0:
                 text, finish = text[:cut], "stop"
-        return Completion(text, n_input, n, n_cached, finish)
+        return Completion(text, n_input, len(tokens), n_cached, finish)
 
 
 def load_local_policy(
