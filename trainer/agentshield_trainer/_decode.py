@@ -205,7 +205,8 @@ def decode(
     cache = DynamicCache(config=model.config)
     cache.layers = layers
     tokens = [[r.first_token] for r in rows]
-    lookups = [_Lookup((*r.ids, r.first_token)) for r in rows]
+    # With guessing off (the default) no row's context is indexed.
+    lookups = [_Lookup((*r.ids, r.first_token)) if draft_tokens else _Lookup(()) for r in rows]
     positions = [len(r.ids) for r in rows]
     kept: list[KV] = [r.kv for r in rows]  # for a row whose answer is its first token
     active = [i for i in range(len(rows)) if not _ended(tokens[i], max_new_tokens, done)]
@@ -250,7 +251,8 @@ def decode(
                         break
                 else:
                     still.append(j)
-                    lookups[i].extend(new)
+                    if draft_tokens:
+                        lookups[i].extend(new)
                     continue
                 fed = mask[j].nonzero().flatten()[: len(rows[i].ids) + len(tokens[i]) - 1]
                 kept[i] = [layer.row(j, fed) for layer in layers]
