@@ -25,9 +25,7 @@ from typing import Any
 
 from transformers.cache_utils import DynamicCache, DynamicLayer
 
-from agentshield_trainer._prefix_cache import cache_arg
-
-__all__ = ["BufferLayer", "Decoded", "Prefilled", "decode", "prefill"]
+__all__ = ["BufferLayer", "Decoded", "Prefilled", "cache_arg", "decode", "prefill"]
 
 #: One layer's keys and values, each ``[batch, heads, tokens, head_dim]``.
 KV = list[tuple[Any, Any]]
@@ -99,6 +97,15 @@ def _grown(buffer: Any, filled: int, capacity: int) -> Any:
     bigger = buffer.new_zeros(*buffer.shape[:2], capacity, buffer.shape[3])
     bigger[:, :, :filled] = buffer[:, :, :filled]
     return bigger
+
+
+def cache_arg() -> str:
+    """The name of the key/value cache argument and output field (``cache`` since
+    transformers 5.x renamed ``past_key_values``)."""
+    from transformers.modeling_outputs import CausalLMOutputWithPast
+
+    fields = getattr(CausalLMOutputWithPast, "__dataclass_fields__", {})
+    return "cache" if "cache" in fields else "past_key_values"
 
 
 def _cache_kwargs(cache: Any) -> dict[str, Any]:

@@ -4,10 +4,10 @@ Two kinds of prefix are kept, each in its own LRU:
 
 * **tools prompts**: the system turn with the tool signatures, shared by every step of
   every episode shown the same tools; computed on first use;
-* **conversations**: the whole prompt of each generated row, kept after its prefill. An
-  episode's next prompt is its previous prompt plus the answer and the observation, so the
-  next step prefills only those; without this an episode of ``n`` steps prefills its
-  conversation ``n`` times over.
+* **conversations**: each generated row's prompt, and its prompt plus answer, kept after
+  its batch. An episode's next prompt is its previous prompt plus the answer and the
+  observation, so the next step prefills only the observation; without this an episode of
+  ``n`` steps prefills its conversation ``n`` times over.
 
 A prompt is matched against both by token ids: its longest cached prefix wins, and a cached
 prefix is used only when the prompt's own tokens start with exactly those ids, so a prompt
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from typing import Any
+
+from agentshield_trainer._decode import prefill
 
 __all__ = ["PrefixCache", "Row"]
 
@@ -74,7 +76,7 @@ class PrefixCache:
             return (), None, ids  # no tools prompt, or it tokenizes differently in context
         kv = self.tools.get(prefix)
         if kv is None:
-            kv = self._prefill(prefix)
+            kv = prefill(self.model, (), None, prefix).kv
             _put(self.tools, prefix, kv, self.tools_size)
         self.tools.move_to_end(prefix)
         return prefix, kv, ids[len(prefix) :]
@@ -95,27 +97,6 @@ class PrefixCache:
             ids = tuple(self.tokenizer(text, add_special_tokens=False)["input_ids"])
             _put(self._tools_ids, text, ids, 4 * self.tools_size)
         return ids
-
-    def _prefill(self, prefix: tuple[int, ...]) -> list[tuple[Any, Any]]:
-        import torch
-
-        device = next(self.model.parameters()).device
-        with torch.inference_mode():
-            out = self.model(input_ids=torch.tensor([prefix], device=device), use_cache=True)
-        return list(_layers(getattr(out, cache_arg())))
-
-
-def cache_arg() -> str:
-    """The name of the key/value cache argument and output field (``cache`` since
-    transformers 5.x renamed ``past_key_values``)."""
-    from transformers.modeling_outputs import CausalLMOutputWithPast
-
-    fields = getattr(CausalLMOutputWithPast, "__dataclass_fields__", {})
-    return "cache" if "cache" in fields else "past_key_values"
-
-
-def _layers(cache: Any) -> Any:
-    return ((layer[0], layer[1]) for layer in cache)
 
 
 def _starts_with(ids: list[int], prefix: tuple[int, ...]) -> bool:
